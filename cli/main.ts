@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { LogConfig } from '../src/config/common-config.ts';
+import { PodpulseError } from '../src/errors.ts';
+import { printError, runProgram } from '../src/program.ts';
+
+const Config = z.strictObject({ log: LogConfig });
+
+await runProgram(
+  { name: 'podpulse-cli', summary: "operator command line", schema: Config, envMap: { PODPULSE_LOG_LEVEL: 'log.level' }, logLevel: (c) => c.log.level },
+  () => {
+    // Not built yet: say so plainly and exit non-zero rather than pretend to run.
+    printError('podpulse-cli', new PodpulseError('PODPULSE_ERR_NOT_IMPLEMENTED', 'podpulse-cli is not implemented yet'));
+    process.exitCode = 3;
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * Stable error codes. Every code thrown anywhere in podpulse is listed here with what it means and how to fix it;
+ * docs/errors.md mirrors this table and test/unit/errors-doc.test.ts fails when the two drift apart.
+ */
+export const ERROR_CODES = {
+  PODPULSE_ERR_USAGE: {
+    meaning: 'The command line could not be parsed: an unknown flag, a missing value, or a flag of the wrong type.',
+    fix: 'Run the program with `--help` and correct the flag named in the message.',
+  },
+  PODPULSE_ERR_CONFIG_READ: {
+    meaning: 'The config file could not be read or is not valid YAML/JSON.',
+    fix: 'Check that the path given with `--config` exists, is readable, and parses as YAML or JSON.',
+  },
+  PODPULSE_ERR_CONFIG_INVALID: {
+    meaning: 'The merged configuration (defaults, file, environment) failed validation.',
+    fix: 'Correct each key path listed in the message; `--check-config` validates without starting.',
+  },
+  PODPULSE_ERR_PROTOCOL: {
+    meaning: 'A protocol message (heartbeat, config, command, release, event) failed schema validation.',
+    fix: 'Send a message that matches the v1 schema in src/protocol; each violation names its path.',
+  },
+  PODPULSE_ERR_UNSUPPORTED_PROTOCOL: {
+    meaning: 'A message declared an `apiVersion` this build does not speak.',
+    fix: 'Upgrade the older side, or send `apiVersion: podpulse.io/v1`.',
+  },
+  PODPULSE_ERR_NOT_IMPLEMENTED: {
+    meaning: 'The program or subcommand exists in the layout but its capability has not been built yet.',
+    fix: 'Use a build that includes the capability; the message names what is missing.',
+  },
+  PODPULSE_ERR_INTERNAL: {
+    meaning: 'An unexpected internal failure; the message and its cause say where.',
+    fix: 'Report it with the log line; it is a bug.',
+  },
+} as const satisfies Record<string, { meaning: string; fix: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One violation of a schema or rule, located by a readable path such as `checks[3].status`. */
+export interface Violation {
+  path: string;
+  message: string;
+}
+
+/** Renders violations one per line: `path: message` (or just the message at the root). */
+export function formatViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => (v.path ? `${v.path}: ${v.message}` : v.message)).join('\n');
+}
+
+/** Base error: every podpulse error carries a stable `code` from ERROR_CODES. */
+export class PodpulseError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PodpulseError';
+    this.code = code;
+  }
+}
+
+/** A validation failure carrying every violation with its path; callers print or return `violations`. */
+export class ValidationError extends PodpulseError {
+  readonly violations: readonly Violation[];
+
+  constructor(code: ErrorCode, what: string, violations: readonly Violation[]) {
+    super(code, `${what}:\n${formatViolations(violations)}`);
+    this.name = 'ValidationError';
+    this.violations = violations;
+  }
+}

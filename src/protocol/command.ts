@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { duration, identifier, regexText, str, timestamp } from './common.ts';
+
+/** Output cap per stream: results never carry more than this, and say when they were cut. */
+export const MAX_COMMAND_OUTPUT = 1024 * 1024;
+
+/**
+ * A named troubleshooting command: argv with `{param}` slots, each param constrained by a regex. argv only, no
+ * shell. The daemon's local allowlist is a list of these; the collector can only name one and give params.
+ */
+export const CommandTemplate = z
+  .strictObject({
+    name: identifier,
+    description: str(256).optional(),
+    argv: z.array(str(4096, 1)).min(1).max(64),
+    params: z.record(identifier, z.strictObject({ pattern: regexText, description: str(256).optional() })).default({}),
+    timeout: duration.default('30s'),
+    maxOutputBytes: z.number().int().min(1).max(MAX_COMMAND_OUTPUT).default(64 * 1024),
+  })
+  .superRefine((t, ctx) => {
+    const used = new Set<string>();
+    t.argv.forEach((arg, i) => {
+      for (const [, name] of arg.matchAll(/\{([^{}]*)\}/g)) {
+        used.add(name!);
+        if (!(name! in t.params)) ctx.addIssue({ code: 'custom', path: ['argv', i], message: `uses {${name}} which is not declared in params` });
+      }
+    });
+    for (const p of Object.keys(t.params)) {
+      if (!used.has(p)) ctx.addIssue({ code: 'custom', path: ['params', p], message: 'is declared but not used in argv' });
+    }
+  });
+export type CommandTemplate = z.output<typeof CommandTemplate>;
+
+/** A command queued for one instance, as the agent's long poll delivers it. */
+export const Command = z.strictObject({
+  id: z.uuid(),
+  template: identifier,
+  params: z.record(identifier, str(1024)).default({}),
+  createdAt: timestamp,
+  expiresAt: timestamp,
+});
+export type Command = z.output<typeof Command>;
+
+/** What running (or refusing) a command produced. */
+export const CommandResult = z.strictObject({
+  id: z.uuid(),
+  status: z.enum(['completed', 'refused', 'timeout', 'error']),
+  exitCode: z.number().int().min(0).max(255).nullable(),
+  signal: str(16).nullable(),
+  startedAt: timestamp,
+  finishedAt: timestamp,
+  durationMs: z.number().min(0),
+  stdout: z.string().max(MAX_COMMAND_OUTPUT),
+  stderr: z.string().max(MAX_COMMAND_OUTPUT),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  /** Why it was refused or could not run. */
+  error: str(1024).optional(),
+});
+export type CommandResult = z.output<typeof CommandResult>;

@@ -1,0 +1,13 @@
+export * from './common.ts';
+export * from './codes.ts';
+export * from './checks/check-config.ts';
+export * from './checks/network-specs.ts';
+export * from './checks/filesystem-specs.ts';
+export * from './checks/system-specs.ts';
+export * from './heartbeat.ts';
+export * from './agent-config.ts';
+export * from './command.ts';
+export * from './release.ts';
+export * from './event.ts';
+export * from './parse.ts';
+export { describeValue, errorMap, formatPath, toViolations } from './violations.ts';
