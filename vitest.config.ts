@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // real sockets, files and databases. `npm test` builds first, then runs both.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       {
         test: {

@@ -27,6 +27,34 @@ export const ERROR_CODES = {
     meaning: 'The program or subcommand exists in the layout but its capability has not been built yet.',
     fix: 'Use a build that includes the capability; the message names what is missing.',
   },
+  PODPULSE_ERR_COLLECTOR_UNAVAILABLE: {
+    meaning: 'The collector could not be reached: the connection was refused or reset, or no answer came within the timeout.',
+    fix: 'Check the collector URL and that the collector is running and reachable from the pod; the sidecar spools and retries meanwhile.',
+  },
+  PODPULSE_ERR_STORE: {
+    meaning: 'The collector store (SQLite file or PostgreSQL) could not be opened, migrated, read or written.',
+    fix: 'Check the store path or URL, permissions, free disk space and that PostgreSQL is reachable; the message names the operation.',
+  },
+  PODPULSE_ERR_UNAUTHENTICATED: {
+    meaning: 'An agent request carried no bearer token, or a token the collector does not accept.',
+    fix: 'Mount the projected ServiceAccount token with audience `podpulse` (or a static token listed in the collector\'s tokens file) and send it as `Authorization: Bearer <token>`.',
+  },
+  PODPULSE_ERR_FORBIDDEN: {
+    meaning: 'The token is valid but does not cover the instance the heartbeat names (another pod, namespace or app).',
+    fix: 'Send heartbeats only for the pod the token belongs to; check the downward-API values the sidecar reports.',
+  },
+  PODPULSE_ERR_PAYLOAD_TOO_LARGE: {
+    meaning: 'A request body, or its gzip-decompressed form, is larger than the collector accepts.',
+    fix: 'Send smaller batches, or raise `limits.bodyBytes` in the collector config.',
+  },
+  PODPULSE_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    meaning: 'A request body has a content type or content encoding the endpoint does not accept.',
+    fix: 'Send `Content-Type: application/json`, optionally with `Content-Encoding: gzip`.',
+  },
+  PODPULSE_ERR_OVERLOADED: {
+    meaning: 'The collector\'s write queue is full, or an upstream it needs (the apiserver for TokenReview) did not answer.',
+    fix: 'Retry after the `Retry-After` seconds (the sidecar does this and spools meanwhile); add replicas or a faster store if it persists.',
+  },
   PODPULSE_ERR_INTERNAL: {
     meaning: 'An unexpected internal failure; the message and its cause say where.',
     fix: 'Report it with the log line; it is a bug.',

@@ -53,7 +53,10 @@ function coerceEnv(schema: z.ZodType, path: string[], raw: string): unknown {
     if (['false', '0', 'no', 'off', 'n', 'disabled'].includes(v)) return false;
     return raw;
   }
-  if (type === 'number' || type === 'int') return raw.trim() === '' ? raw : Number(raw);
+  if (type === 'number' || type === 'int') {
+    const n = Number(raw);
+    return raw.trim() === '' || Number.isNaN(n) ? raw : n;
+  }
   if (type === 'array' || type === 'object' || type === 'record') {
     try {
       return JSON.parse(raw) as unknown;

@@ -61,7 +61,9 @@ export const Instance = z.strictObject({
   node: dnsSubdomain.optional(),
   app: labelValue.min(1),
   tenant: labelValue.default(''),
-  podIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+  podIp: z
+    .union([z.ipv4(), z.ipv6()], { error: (iss) => `must be an IPv4 or IPv6 address, got ${describeValue(iss.input)}` })
+    .optional(),
 });
 export type Instance = z.output<typeof Instance>;
 

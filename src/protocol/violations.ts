@@ -52,9 +52,11 @@ function bound(issue: { origin: string; inclusive?: boolean; exact?: boolean }, 
 export function errorMap(issue: RawIssue): string {
   const input: unknown = issue.input;
   switch (issue.code) {
-    case 'invalid_type':
-      if (input === undefined) return `is required (expected ${issue.expected})`;
-      return `expected ${issue.expected}, got ${describeValue(input)}`;
+    case 'invalid_type': {
+      const expected = issue.expected === 'int' ? 'integer' : issue.expected;
+      if (input === undefined) return `is required (expected ${expected})`;
+      return `expected ${expected}, got ${describeValue(input)}`;
+    }
     case 'invalid_value':
       if (input === undefined) return `is required (expected ${issue.values.map((v) => (issue.values.length === 1 ? JSON.stringify(v) : String(v))).join('|')})`;
       if (issue.values.length === 1) return `expected ${JSON.stringify(issue.values[0])}, got ${describeValue(input)}`;

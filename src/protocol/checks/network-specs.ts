@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeValue } from '../violations.ts';
 import { absolutePath, duration, hostname, port, regexText, str } from '../common.ts';
 
 /** `dns`: resolve a name with c-ares (dns.Resolver), never getaddrinfo. */
@@ -18,7 +19,7 @@ export const TcpSpec = z.strictObject({ host: hostname, port });
 const statusMatcher = z.union([
   z.number().int().min(100).max(599),
   z.enum(['1xx', '2xx', '3xx', '4xx', '5xx']),
-]);
+], { error: (iss) => `must be a status code 100-599 or a class 1xx-5xx, got ${describeValue(iss.input)}` });
 
 /** `http`: one request with undici; status, body and latency assertions. */
 export const HttpSpec = z.strictObject({
