@@ -27,5 +27,5 @@ export function captureLogs(level: 'trace' | 'debug' | 'info' = 'debug'): Captur
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { log, lines, find: (text) => lines().filter((l) => String(l.msg ?? '').includes(text)), raw: () => chunks.join('') };
+  return { log, lines, find: (text) => lines().filter((l) => typeof l.msg === 'string' && l.msg.includes(text)), raw: () => chunks.join('') };
 }

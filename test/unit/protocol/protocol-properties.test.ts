@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { AgentConfig, Heartbeat, parseHeartbeatPayload, parseWith } from '../../../src/protocol/index.ts';
 import { ValidationError } from '../../../src/errors.ts';
 
-const HB = JSON.parse(readFileSync(new URL('../../fixtures/protocol/heartbeat.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const HB: Record<string, unknown> = JSON.parse(readFileSync(new URL("../../fixtures/protocol/heartbeat.json", import.meta.url), "utf8"));
 
 /** A valid heartbeat with one field, at any depth, replaced by an arbitrary JSON value. */
 const mutatedHeartbeat = fc
   .tuple(fc.array(fc.oneof(fc.constantFrom('instance', 'agent', 'checks', 'update', 'status', 'code', 'seq', 'sentAt', 'message', 'details', 'podIp', 'x')), { maxLength: 3 }), fc.jsonValue())
   .map(([keys, value]) => {
-    const doc = structuredClone(HB) as Record<string, unknown>;
+    const doc = structuredClone<Record<string, unknown>>(HB);
     let node: Record<string, unknown> = doc;
     for (const k of keys) {
       const next = node[k] ?? (Array.isArray(node.checks) ? node.checks[0] : undefined);
