@@ -1,15 +1,71 @@
-import { z } from 'zod';
-import { LogConfig } from '../src/config/common-config.ts';
-import { PodpulseError } from '../src/errors.ts';
-import { printError, runProgram } from '../src/program.ts';
+import { setFlagsFromString } from 'node:v8';
+import { CHECKS } from '../checks/registry.ts';
+import type { DaemonToWorker, WorkerToDaemon } from '../src/ipc.ts';
+import { runProgram, VERSION } from '../src/program.ts';
+import { ms } from '../src/units.ts';
+import { WORKER_ENV_MAP, WorkerConfig } from './config.ts';
+import { ProbeWorker } from './probe-worker.ts';
 
-const Config = z.strictObject({ log: LogConfig });
+// Keep V8's young generation at its initial 1 MB semi-space: by default it doubles under allocation bursts up to
+// 16 MB per semi-space (32 MB of new space) and shrinks back only lazily, while a probe allocating a few KB
+// per check run gains nothing from a big nursery. Unlike --max-semi-space-size, which only works as a process flag,
+// the growth factor is read at every resize and so takes effect from here. See docs/worker-footprint.md for the
+// flags the daemon passes when it forks the worker.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 await runProgram(
-  { name: 'podpulse-worker', summary: "runs dependency checks and pushes heartbeats", schema: Config, envMap: { PODPULSE_LOG_LEVEL: 'log.level' }, logLevel: (c) => c.log.level },
-  () => {
-    // Not built yet: say so plainly and exit non-zero rather than pretend to run.
-    printError('podpulse-worker', new PodpulseError('PODPULSE_ERR_NOT_IMPLEMENTED', 'podpulse-worker is not implemented yet'));
-    process.exitCode = 3;
+  {
+    name: 'podpulse-worker',
+    summary: 'runs dependency checks and pushes heartbeats',
+    schema: WorkerConfig,
+    envMap: WORKER_ENV_MAP,
+    logLevel: (c) => c.log.level,
+  },
+  async ({ config, log }) => {
+    const ipc = typeof process.send === 'function';
+    const send = ipc
+      ? (msg: WorkerToDaemon): void => {
+          if (process.connected) process.send!(msg);
+        }
+      : undefined;
+    const worker = new ProbeWorker({ config, registry: CHECKS, log, version: VERSION, send });
+
+    let stopping = false;
+    const stop = async (graceMs: number, why: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ why, graceMs }, 'stopping: flushing heartbeats');
+      const { flushed, remaining } = await worker.stop(graceMs);
+      log.info({ flushed, remaining }, 'stopped');
+      await new Promise<void>((resolve) => {
+        if (ipc && process.connected) process.send!({ type: 'stopped', flushed, remaining } satisfies WorkerToDaemon, () => resolve());
+        else resolve();
+      });
+      if (ipc && process.connected) process.disconnect();
+      // A check operation stuck in the libuv threadpool (open or stat on a hung NFS mount, a FIFO) never returns,
+      // and a normal exit joins the threadpool threads, so it would wait forever. Everything is flushed by now;
+      // give settling operations a moment, then leave by SIGKILL if any are still stuck.
+      for (let i = 0; i < 10 && worker.outstanding > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      if (worker.outstanding > 0) {
+        log.warn({ outstanding: worker.outstanding }, 'check operations are hung in the threadpool; exiting with SIGKILL');
+        process.kill(process.pid, 'SIGKILL');
+      }
+      process.exit(0);
+    };
+
+    if (ipc) {
+      process.on('message', (msg: DaemonToWorker) => {
+        if (msg.type === 'config') worker.applyConfig(msg.config);
+        else if (msg.type === 'agent-state') worker.setAgent(msg.agent);
+        else if (msg.type === 'stop') void stop(msg.graceMs, 'stop requested by the daemon');
+      });
+      // The daemon is gone: nobody supervises us any more, so stop rather than run on as an orphan.
+      process.on('disconnect', () => void stop(ms(config.stopGrace), 'IPC channel disconnected'));
+    }
+    process.on('SIGTERM', () => void stop(ms(config.stopGrace), 'SIGTERM'));
+    process.on('SIGINT', () => void stop(ms(config.stopGrace), 'SIGINT'));
+
+    await worker.start();
+    log.info({ bootId: worker.builder.bootId, version: VERSION, ipc }, 'worker running');
   },
 );

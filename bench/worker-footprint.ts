@@ -1,0 +1,147 @@
+// The built worker running all fourteen check kinds at a 10 s interval against local targets: CPU (% of one
+// core, from /proc/PID/stat utime+stime) and private memory (Pss_Anon and USS from /proc/PID/smaps_rollup),
+// printed beside an idle `node -e "setInterval(()=>{},1e3)"` measured in the same run; plus the size of a
+// heartbeat of fourteen ok checks. `node bench/worker-footprint.ts` (60 s) or `--smoke` (5 s). PP_WORKER_FLAGS adds
+// node flags and PP_WORKER_ENV adds environment variables (space-separated K=V) to the worker only.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
+import { instanceFromEnv } from '../src/agent/identity.ts';
+import { CHECK_KINDS } from '../src/protocol/checks/check-config.ts';
+import { HeartbeatBuilder } from '../worker/heartbeat-builder.ts';
+import { startDnsServer } from '../test/helpers/dns-server.ts';
+import { HeartbeatReceiver } from '../test/helpers/heartbeat-receiver.ts';
+import { generateTestCerts } from '../test/helpers/tls-certs.ts';
+import { startTlsServer } from '../test/helpers/tls-server.ts';
+
+const smoke = process.argv.includes('--smoke');
+const WINDOW_MS = smoke ? 5_000 : 60_000;
+const WARMUP_MS = smoke ? 2_000 : 12_000;
+const CLK_TCK = 100; // Linux USER_HZ, fixed for /proc on every architecture podpulse targets
+const ROOT = resolve(import.meta.dirname, '..');
+
+function cpuTicks(pid: number): number {
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function memory(pid: number): { pssAnonKb: number; ussKb: number; rssKb: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { pssAnonKb: kb('Pss_Anon'), ussKb: kb('Private_Clean') + kb('Private_Dirty'), rssKb: kb('Rss') };
+}
+
+interface Figures { cpuPercent: number; pssAnonMb: number; ussMb: number; rssMb: number }
+
+/** Samples both processes over the same window so machine noise hits them alike. */
+async function measure(pids: Record<string, number>): Promise<Record<string, Figures>> {
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
+  const t0 = performance.now();
+  const mem: Record<string, Array<ReturnType<typeof memory>>> = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
+  while (performance.now() - t0 < WINDOW_MS) {
+    await sleep(Math.min(5_000, WINDOW_MS / 5));
+    for (const [k, pid] of Object.entries(pids)) mem[k]!.push(memory(pid));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => {
+      const m = mem[k]!;
+      return [k, {
+        cpuPercent: ((cpuTicks(pid) - start[k]!) / CLK_TCK / secs) * 100,
+        pssAnonMb: median(m.map((x) => x.pssAnonKb)) / 1024,
+        ussMb: median(m.map((x) => x.ussKb)) / 1024,
+        rssMb: median(m.map((x) => x.rssKb)) / 1024,
+      }];
+    }),
+  );
+}
+
+/** PP_WORKER_ENV="MALLOC_ARENA_MAX=2 K=V": extra environment for the worker only (allocator tuning). */
+function workerEnv(): Record<string, string> {
+  return Object.fromEntries((process.env.PP_WORKER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-'));
+  writeFileSync(join(dir, 'file.txt'), 'hello\n');
+  const receiver = await HeartbeatReceiver.start();
+  const dns = await startDnsServer({ 'db.bench': { records: [{ type: 'A', address: '10.0.0.1' }] } });
+  const tcp = createTcpServer((s) => s.end()).listen(0, '127.0.0.1');
+  const http = createHttpServer((_q, s) => s.end('ok')).listen(0, '127.0.0.1');
+  const certs = await generateTestCerts();
+  const tls = await startTlsServer(certs.valid);
+  await sleep(50);
+  const tcpPort = (tcp.address() as AddressInfo).port;
+  const httpPort = (http.address() as AddressInfo).port;
+  const every = { interval: '10s', timeout: '5s' };
+  const checks = [
+    { id: 'dns', kind: 'dns', spec: { name: 'db.bench', server: dns.address } },
+    { id: 'tcp', kind: 'tcp', spec: { host: '127.0.0.1', port: tcpPort } },
+    { id: 'http', kind: 'http', spec: { url: `http://127.0.0.1:${httpPort}/` } },
+    { id: 'tls', kind: 'tls', spec: { host: '127.0.0.1', port: tls.port, serverName: 'localhost', caFile: certs.caFile } },
+    { id: 'disk', kind: 'disk', spec: { path: dir, warnFreePercent: 0, failFreePercent: 0 } },
+    { id: 'mount', kind: 'mount', spec: { path: '/' } },
+    { id: 'file', kind: 'file', spec: { path: join(dir, 'file.txt') } },
+    { id: 'env', kind: 'env', spec: { required: [{ name: 'HOME' }] } },
+    { id: 'clock', kind: 'clock', spec: { source: 'collector', server: receiver.url, warnSkew: '5s', failSkew: '10s' } },
+    { id: 'cgroup', kind: 'cgroup', spec: {} },
+    { id: 'process', kind: 'process', spec: { match: { name: 'node' } } },
+    { id: 'port', kind: 'port', spec: { port: tcpPort } },
+    { id: 'exec', kind: 'exec', spec: { argv: ['/bin/true'] } },
+    { id: 'fd', kind: 'fd', spec: {} },
+  ].map((c) => ({ ...c, ...every }));
+  const config = {
+    collector: { url: receiver.url },
+    spool: { dir: join(dir, 'spool') },
+    log: { level: 'warn' },
+    probe: { apiVersion: 'podpulse.io/v1', heartbeat: { interval: '10s' }, checks },
+  };
+  writeFileSync(join(dir, 'worker.yaml'), JSON.stringify(config));
+  const children: ChildProcess[] = [
+    spawn(process.execPath, [...(process.env.PP_WORKER_FLAGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist/worker.mjs'), '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...workerEnv() } }),
+    spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }),
+  ];
+  try {
+    await sleep(WARMUP_MS);
+    const figures = await measure({ worker: children[0]!.pid!, idle: children[1]!.pid! });
+    const w = figures.worker!;
+    const b = figures.idle!;
+    const row = (name: string, f: Figures) => `${name.padEnd(34)} ${f.cpuPercent.toFixed(3).padStart(8)} ${f.pssAnonMb.toFixed(1).padStart(10)} ${f.ussMb.toFixed(1).padStart(8)} ${f.rssMb.toFixed(1).padStart(8)}`;
+    console.log(`worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}`);
+    console.log(`${'process'.padEnd(34)} ${'CPU %'.padStart(8)} ${'Pss_Anon'.padStart(10)} ${'USS MB'.padStart(8)} ${'RSS MB'.padStart(8)}`);
+    console.log(row('worker (14 kinds, 10 s interval)', w));
+    console.log(row('idle node setInterval (baseline)', b));
+    console.log(row('worker minus baseline', { cpuPercent: w.cpuPercent - b.cpuPercent, pssAnonMb: w.pssAnonMb - b.pssAnonMb, ussMb: w.ussMb - b.ussMb, rssMb: w.rssMb - b.rssMb }));
+    console.log(`bars: CPU <= 0.5 % -> ${w.cpuPercent <= 0.5 ? 'met' : 'MISSED'}; private memory <= 15 MB -> Pss_Anon ${w.pssAnonMb <= 15 ? 'met' : 'MISSED'}, USS ${w.ussMb <= 15 ? 'met' : 'MISSED'}`);
+
+    const last = receiver.received.at(-1)?.hb;
+    if (last) {
+      const statuses = last.checks.map((c) => `${c.id}:${c.status}${c.status === 'ok' ? '' : `(${c.code})`}`).join(' ');
+      console.log(`last heartbeat: ${last.checks.length} checks, ${JSON.stringify(last).length} bytes JSON; ${statuses}`);
+    }
+    const builder = new HeartbeatBuilder({ instance: instanceFromEnv(process.env).instance, version: '0.1.0', configRevision: '1' });
+    const hb = builder.build({ checks: CHECK_KINDS.map((kind) => ({ id: kind, kind, status: 'ok', code: 'OK', latencyMs: 3 })), intervalMs: 10_000, dropped: 0 });
+    const json = JSON.stringify(hb);
+    console.log(`heartbeat of 14 ok checks: ${json.length} bytes JSON, ${gzipSync(json).length} bytes gzip (bar 1024 bytes of JSON: ${json.length <= 1024 ? 'met' : 'MISSED'})`);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await receiver.stop();
+    await dns.close();
+    await tls.close();
+    tcp.close();
+    http.close();
+    await certs.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,107 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { errorCode } from './error-code.ts';
+
+/** A process as /proc shows it. */
+export interface ProcInfo {
+  pid: number;
+  /** The kernel's command name (`comm`, at most 15 characters). */
+  comm: string;
+  /** One letter: R, S, D, Z (zombie), T, X... */
+  state: string;
+  /** The command line; empty for kernel threads and zombies. */
+  argv: string[];
+}
+
+/** How a spec picks processes: by name, by a pattern over the command line, or both (both must match). */
+export interface ProcessMatch {
+  name?: string | undefined;
+  cmdline?: string | undefined;
+}
+
+/** Reads at most this many processes at once, to bound open files and memory in a pod with many processes. */
+const CONCURRENCY = 16;
+const TASK_COMM_LEN = 15;
+
+/**
+ * Parses `/proc/<pid>/stat`. The name sits in parentheses and may itself hold spaces and parentheses (a process
+ * can name itself anything), so it runs from the first `(` to the LAST `)`; the state follows that `)`.
+ */
+export function parseProcStat(text: string): { comm: string; state: string } | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open || text[close + 1] !== ' ') return undefined;
+  const state = text.charAt(close + 2);
+  return state ? { comm: text.slice(open + 1, close), state } : undefined;
+}
+
+/**
+ * Every process under procRoot. Processes exit during a scan: a pid whose files vanish (ENOENT, ESRCH) is skipped,
+ * and an unreadable command line (hidepid, another user) leaves argv empty rather than dropping the process.
+ */
+export async function scanProcesses(procRoot: string, signal: AbortSignal): Promise<ProcInfo[]> {
+  const pids = (await readdir(procRoot)).filter((e) => /^\d+$/.test(e)).map(Number);
+  const out: ProcInfo[] = [];
+  for (let i = 0; i < pids.length; i += CONCURRENCY) {
+    const batch = await Promise.all(pids.slice(i, i + CONCURRENCY).map((pid) => readProcess(procRoot, pid, signal)));
+    for (const p of batch) if (p) out.push(p);
+  }
+  return out;
+}
+
+async function readProcess(procRoot: string, pid: number, signal: AbortSignal): Promise<ProcInfo | undefined> {
+  const dir = path.join(procRoot, String(pid));
+  let stat: ReturnType<typeof parseProcStat>;
+  try {
+    stat = parseProcStat(await readFile(path.join(dir, 'stat'), { encoding: 'utf8', signal }));
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return undefined; // gone, or not a process directory
+  }
+  if (!stat) return undefined;
+  let argv: string[] = [];
+  try {
+    const raw = await readFile(path.join(dir, 'cmdline'), { encoding: 'utf8', signal });
+    argv = raw.split('\0');
+    if (argv.at(-1) === '') argv.pop();
+  } catch (err) {
+    if (signal.aborted) throw err;
+    if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ESRCH') return undefined;
+  }
+  return { pid, comm: stat.comm, state: stat.state, argv };
+}
+
+/** A predicate for a match spec. Names compare with comm (truncated by the kernel) or the basename of argv[0]. */
+export function processMatcher(match: ProcessMatch): (p: ProcInfo) => boolean {
+  const pattern = match.cmdline === undefined ? undefined : new RegExp(match.cmdline);
+  const name = match.name;
+  return (p) => {
+    if (name !== undefined) {
+      const argv0 = p.argv[0] === undefined ? undefined : path.posix.basename(p.argv[0]);
+      if (p.comm !== name && p.comm !== name.slice(0, TASK_COMM_LEN) && argv0 !== name) return false;
+    }
+    return pattern === undefined || pattern.test(p.argv.join(' '));
+  };
+}
+
+/**
+ * The probe's own pids in this /proc: the worker (procRoot/self) and its parent (the daemon). They never count as
+ * matches, or a pattern such as `node` would find the probe itself. A fixture tree without `self` excludes none.
+ */
+export async function probePids(procRoot: string): Promise<Set<number>> {
+  try {
+    const self = Number(await readlink(path.join(procRoot, 'self')));
+    if (self !== process.pid) return new Set([self]);
+    return new Set([self, process.ppid]);
+  } catch {
+    return new Set();
+  }
+}
+
+/** Live (not zombie, not dead) processes matching `match`, excluding the probe's own, plus the full scan. */
+export async function findProcesses(procRoot: string, match: ProcessMatch, signal: AbortSignal): Promise<{ matches: ProcInfo[]; all: ProcInfo[] }> {
+  const [all, own] = await Promise.all([scanProcesses(procRoot, signal), probePids(procRoot)]);
+  const test = processMatcher(match);
+  const matches = all.filter((p) => !own.has(p.pid) && p.state !== 'Z' && p.state !== 'X' && test(p));
+  return { matches, all };
+}

@@ -1,0 +1,231 @@
+import type { EventBook, EventSpec } from '../events/event-lifecycle.ts';
+import type { Problem, ProblemChange } from './problem.ts';
+
+/** One instance's failing check, as a member of a dependency group. */
+interface Member {
+  problem: Problem;
+  firing: boolean;
+  /** Folded into the group: never announced on its own. */
+  covered: boolean;
+}
+
+interface Group {
+  key: string;
+  members: Map<string, Member>;
+  /** Formed once minInstances members were present at the same time; lives until its last member resolves. */
+  formed: boolean;
+}
+
+/** Resolves a node's zone, or undefined when unknown. */
+export type ZoneOf = (node: string) => string | undefined;
+
+const MAX_MEMBER_EVIDENCE = 20;
+
+/** The event types one correlator speaks, and how its group names what its members share. */
+export interface CorrelatorKind {
+  /** Per-instance event type (`check-failing`). */
+  individual: string;
+  /** Group event type (`dependency-failing`). */
+  group: string;
+  /** The head of the group summary, before "on N instances …" (`dns mysql.prod.svc DNS_NXDOMAIN`). */
+  describe: (first: Problem, target: string) => string;
+}
+
+/** Failing checks grouped by dependency target. */
+export const CHECK_GROUPS: CorrelatorKind = {
+  individual: 'check-failing',
+  group: 'dependency-failing',
+  describe: (p, target) => `${p.checkKind ?? 'check'} ${target} ${p.code ?? ''}`,
+};
+
+/** Flapping checks grouped the same way: an intermittent dependency flaps everywhere at once. */
+export const FLAP_GROUPS: CorrelatorKind = {
+  individual: 'check-flapping',
+  group: 'dependency-flapping',
+  describe: (p, target) => `${p.checkKind ?? 'check'} ${target} flapping (${p.code ?? ''})`,
+};
+
+/** Broken probes grouped by cause and worker version (a bad release). */
+export const PROBE_GROUPS: CorrelatorKind = {
+  individual: 'probe-broken',
+  group: 'probe-broken-fleet',
+  describe: (_p, target) => `probe ${target}`,
+};
+
+/**
+ * The blast radius: failing checks are grouped by their target key (see target-key.ts). Once `minInstances`
+ * instances fail the same target, the group is announced as ONE `dependency-failing` event naming the target,
+ * the code, the count and the common factor (one app, one node, one zone, one tenant), and the per-instance
+ * events it covers are never emitted. Pending members count, so instances whose failures arrive a heartbeat apart
+ * still group before the first one's `for` elapses. An instance already announced on its own before the group
+ * formed keeps its own event (resolving it would wrongly say it recovered) and is counted in the group.
+ */
+export class FleetCorrelator {
+  private readonly groups = new Map<string, Group>();
+  /** problem key → group key, to follow a member whose code (and so its key) changes. */
+  private readonly memberOf = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  private readonly minInstances: number;
+  private readonly zoneOf: ZoneOf;
+  private readonly book: EventBook;
+  private readonly kind: CorrelatorKind;
+
+  constructor(opts: { minInstances: number; zoneOf: ZoneOf; book: EventBook; kind?: CorrelatorKind }) {
+    this.kind = opts.kind ?? CHECK_GROUPS;
+    this.minInstances = opts.minInstances;
+    this.zoneOf = opts.zoneOf;
+    this.book = opts.book;
+  }
+
+  /** Applies one `check` problem change. Call `flush` after a batch. */
+  apply(change: ProblemChange): void {
+    const { op, problem: p, at } = change;
+    const key = p.target?.key ?? p.key;
+    const oldKey = this.memberOf.get(p.key);
+    if (op === 'resolve' || op === 'cancel') return this.remove(p, at, true);
+    if (op === 'start') return this.add(p, false, at);
+    if (oldKey !== undefined && oldKey !== key) {
+      // The code changed: the instance now fails a different target key, so it moves groups.
+      const wasFiring = this.groups.get(oldKey)?.members.get(p.key)?.firing ?? false;
+      this.remove(p, at, false);
+      this.add(p, wasFiring || op === 'fire', at);
+      return;
+    }
+    const m = this.groups.get(key)?.members.get(p.key);
+    if (!m) return this.add(p, op === 'fire', at);
+    m.problem = p;
+    if (op === 'fire') m.firing = true;
+    this.dirty.add(key);
+    if (!m.covered) this.book.set(individualSpec(this.kind.individual, p), m.firing ? 'firing' : 'pending', at);
+  }
+
+  /** Announces the groups changed since the last flush. */
+  flush(at: number): void {
+    for (const key of this.dirty) {
+      const g = this.groups.get(key);
+      if (!g) continue;
+      if (g.members.size === 0) {
+        if (g.formed) this.book.resolve(this.kind.group, key, at);
+        this.groups.delete(key);
+        continue;
+      }
+      if (!g.formed) continue;
+      const firing = this.book.status(this.kind.group, key) === 'firing' || [...g.members.values()].some((m) => m.firing);
+      this.book.set(this.groupSpec(g), firing ? 'firing' : 'pending', at);
+    }
+    this.dirty.clear();
+  }
+
+  /** Number of groups being tracked (formed or not), for metrics and tests. */
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  private add(p: Problem, firing: boolean, at: number): void {
+    const key = p.target?.key ?? p.key;
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { key, members: new Map(), formed: false };
+      this.groups.set(key, g);
+    }
+    // An instance already announced on its own keeps its event even when it joins a formed group.
+    const covered = g.formed && this.book.status(this.kind.individual, p.key) !== 'firing';
+    if (covered) this.book.resolve(this.kind.individual, p.key, at);
+    const m: Member = { problem: p, firing, covered };
+    g.members.set(p.key, m);
+    this.memberOf.set(p.key, key);
+    this.dirty.add(key);
+    if (!g.formed && g.members.size >= this.minInstances) {
+      g.formed = true;
+      for (const other of g.members.values()) {
+        if (other.covered) continue;
+        // Members not yet announced on their own fold into the group; their pending events disappear quietly.
+        if (this.book.status(this.kind.individual, other.problem.key) !== 'firing') {
+          other.covered = true;
+          this.book.resolve(this.kind.individual, other.problem.key, at);
+        }
+      }
+    }
+    if (!m.covered) this.book.set(individualSpec(this.kind.individual, p), firing ? 'firing' : 'pending', at);
+  }
+
+  private remove(p: Problem, at: number, announce: boolean): void {
+    const key = this.memberOf.get(p.key);
+    if (key === undefined) return;
+    this.memberOf.delete(p.key);
+    const g = this.groups.get(key);
+    const m = g?.members.get(p.key);
+    if (!g || !m) return;
+    g.members.delete(p.key);
+    this.dirty.add(key);
+    if (announce && !m.covered) this.book.resolve(this.kind.individual, p.key, at);
+  }
+
+  private groupSpec(g: Group): EventSpec {
+    const members = [...g.members.values()].sort((a, b) => (a.problem.podUid < b.problem.podUid ? -1 : 1));
+    const first = members[0]!.problem;
+    const apps = new Set<string>();
+    const nodes = new Set<string>();
+    const zones = new Set<string | undefined>();
+    const tenants = new Set<string>();
+    let severity: EventSpec['severity'] = 'warning';
+    for (const { problem: p } of members) {
+      apps.add(p.instance.app);
+      tenants.add(p.instance.tenant);
+      const node = p.instance.node ?? '';
+      nodes.add(node);
+      zones.add(node ? this.zoneOf(node) : undefined);
+      if (p.severity === 'critical') severity = 'critical';
+    }
+    const n = members.length;
+    const [app] = apps;
+    const [node] = nodes;
+    const [zone] = zones;
+    const [tenant] = tenants;
+    const target = first.target?.target ?? first.checkId ?? '';
+    let summary = `${this.kind.describe(first, target)} on ${n} instance${n === 1 ? '' : 's'} of ${apps.size === 1 ? `app ${app}` : `${apps.size} apps`}`;
+    const labels: Record<string, string> = { kind: first.checkKind ?? '', target, code: first.code ?? '', instances: String(n), apps: String(apps.size) };
+    if (nodes.size === 1 && node) {
+      summary += `, all on node ${node}`;
+      labels['node'] = node;
+    } else if (zones.size === 1 && zone !== undefined) {
+      summary += `, all in zone ${zone} (${nodes.size} nodes)`;
+      labels['zone'] = zone;
+    } else if (nodes.size > 1) summary += ` across ${nodes.size} nodes`;
+    if (apps.size > 1 && tenants.size === 1 && tenant) {
+      summary += `, all of tenant ${tenant}`;
+      labels['tenant'] = tenant;
+    }
+    return {
+      type: this.kind.group,
+      groupKey: g.key,
+      severity,
+      summary,
+      subject: target,
+      ...(apps.size === 1 ? { app } : {}),
+      ...(tenants.size === 1 && tenant ? { tenant } : {}),
+      evidence: [
+        { kind: 'fleet', subject: target, field: 'instances', value: n, ...(first.code ? { code: first.code } : {}) },
+        ...members.slice(0, MAX_MEMBER_EVIDENCE).flatMap((m) => m.problem.evidence),
+      ],
+      instances: members.map((m) => m.problem.podUid),
+      labels,
+    };
+  }
+}
+
+/** The per-instance event of a problem the group did not cover. */
+export function individualSpec(type: string, p: Problem): EventSpec {
+  return {
+    type,
+    groupKey: p.key,
+    severity: p.severity,
+    summary: p.summary,
+    subject: `${p.instance.namespace}/${p.instance.pod}`,
+    app: p.instance.app,
+    tenant: p.instance.tenant,
+    evidence: p.evidence,
+    instances: [p.podUid],
+    labels: { node: p.instance.node ?? '', kind: p.checkKind ?? '', check: p.checkId ?? '', code: p.code ?? '', target: p.target?.target ?? '' },
+  };
+}

@@ -1,0 +1,56 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { instanceFromEnv } from '../../../src/agent/identity.ts';
+import { CHECK_KINDS } from '../../../src/protocol/checks/check-config.ts';
+import { Heartbeat, type CheckResult } from '../../../src/protocol/heartbeat.ts';
+import { HeartbeatBuilder } from '../../../worker/heartbeat-builder.ts';
+
+const env = { POD_NAME: 'checkout-7d9f8b6c5-x2x7z', POD_NAMESPACE: 'shop', POD_UID: '0b6c1d7e-3f1a-4c8e-9a55-2d7f3e8b9c10', NODE_NAME: 'node-a1', POD_IP: '10.1.2.3', PODPULSE_APP: 'checkout' };
+
+function fourteenOk(): CheckResult[] {
+  return CHECK_KINDS.map((kind, i) => ({ id: `${kind}-${i}`, kind, status: 'ok', code: 'OK', latencyMs: 3 + i, at: new Date().toISOString() }));
+}
+
+describe('HeartbeatBuilder', () => {
+  it('builds valid heartbeats with one boot id and an increasing seq', () => {
+    const b = new HeartbeatBuilder({ instance: instanceFromEnv(env).instance, version: '0.1.0', configRevision: 'r7' });
+    const h0 = b.build({ checks: fourteenOk(), intervalMs: 10_000, dropped: 0 });
+    const h1 = b.build({ checks: [], intervalMs: 10_000, dropped: 2 });
+    expect(Heartbeat.safeParse(h0).success).toBe(true);
+    expect(Heartbeat.safeParse(h1).success).toBe(true);
+    expect([h0.seq, h1.seq]).toEqual([0, 1]);
+    expect(h0.bootId).toBe(h1.bootId);
+    expect(h0.bootId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new HeartbeatBuilder({ instance: instanceFromEnv(env).instance, version: '0.1.0', configRevision: 'r7' }).bootId).not.toBe(h0.bootId);
+    expect(h0.agent).toEqual({ daemonVersion: '0.1.0', workerVersion: '0.1.0', configRevision: 'r7', breaker: 'closed', worker: 'running' });
+    expect(h1.dropped).toBe(2);
+    expect(h0.instance).toMatchObject({ pod: 'checkout-7d9f8b6c5-x2x7z', namespace: 'shop', node: 'node-a1', podIp: '10.1.2.3', app: 'checkout' });
+  });
+
+  it('keeps ok results compact and carries message, details and time only when not ok', () => {
+    const b = new HeartbeatBuilder({ instance: instanceFromEnv(env).instance, version: '0.1.0', configRevision: '1' });
+    const failing: CheckResult = { id: 'db', kind: 'dns', status: 'fail', code: 'DNS_NXDOMAIN', latencyMs: 4, at: '2026-01-01T00:00:00.000Z', message: 'no such name', details: { name: 'db.shop' } };
+    const hb = b.build({ checks: [fourteenOk()[0]!, failing], intervalMs: 10_000, dropped: 0 });
+    expect(hb.checks[0]).toEqual({ id: 'dns-0', kind: 'dns', status: 'ok', code: 'OK', latencyMs: 3 });
+    expect(hb.checks[1]).toEqual(failing);
+  });
+
+  it('copies agent fields from the daemon but keeps its own version and config revision', () => {
+    const b = new HeartbeatBuilder({ instance: instanceFromEnv(env).instance, version: '0.2.0', configRevision: '5' });
+    b.setAgent({ daemonVersion: '0.1.0', breaker: 'half-open', breakerReason: 'cpu', workerVersion: '9.9.9', configRevision: '1', update: { current: '0.2.0', status: 'installed' } });
+    expect(b.build({ checks: [], intervalMs: 10_000, dropped: 0 }).agent).toEqual({
+      daemonVersion: '0.1.0', workerVersion: '0.2.0', configRevision: '5', breaker: 'half-open', breakerReason: 'cpu', worker: 'running', update: { current: '0.2.0', status: 'installed' },
+    });
+  });
+
+  it('keeps a heartbeat of fourteen ok checks within 1 KiB on the wire (gzip) and reports its raw size', () => {
+    const b = new HeartbeatBuilder({ instance: instanceFromEnv(env).instance, version: '0.1.0', configRevision: '42' });
+    const json = JSON.stringify(b.build({ checks: fourteenOk(), intervalMs: 10_000, dropped: 0 }));
+    const gz = gzipSync(json).length;
+    // The v1 schema's required fields alone take ~400 bytes and each compact ok result ~65, so raw JSON of 14
+    // results is ~1.3 KiB; the transport gzips bodies over 1 KiB, which is what the collector receives.
+    console.log(`heartbeat of 14 ok checks: ${json.length} bytes JSON, ${gz} bytes gzip`);
+    expect(json.length).toBeLessThan(1536);
+    expect(gz).toBeLessThanOrEqual(1024);
+  });
+});
