@@ -1,15 +1,30 @@
-import { z } from 'zod';
-import { LogConfig } from '../src/config/common-config.ts';
-import { PodpulseError } from '../src/errors.ts';
-import { printError, runProgram } from '../src/program.ts';
-
-const Config = z.strictObject({ log: LogConfig });
+import { runProgram } from '../src/program.ts';
+import { COLLECTOR_ENV, CollectorConfig } from './config.ts';
+import { startCollector } from './start-collector.ts';
 
 await runProgram(
-  { name: 'podpulse-collector', summary: "ingests heartbeats, diagnoses, serves the control plane", schema: Config, envMap: { PODPULSE_LOG_LEVEL: 'log.level' }, logLevel: (c) => c.log.level },
-  () => {
-    // Not built yet: say so plainly and exit non-zero rather than pretend to run.
-    printError('podpulse-collector', new PodpulseError('PODPULSE_ERR_NOT_IMPLEMENTED', 'podpulse-collector is not implemented yet'));
-    process.exitCode = 3;
+  {
+    name: 'podpulse-collector',
+    summary: 'ingests heartbeats, diagnoses, serves the control plane',
+    schema: CollectorConfig,
+    envMap: COLLECTOR_ENV,
+    flags: { 'insecure-no-auth': { type: 'boolean' }, port: { type: 'string' } },
+    flagOverrides: (v) => ({ 'auth.mode': v['insecure-no-auth'] ? 'none' : undefined, 'listen.port': typeof v.port === 'string' ? Number(v.port) : undefined }),
+    logLevel: (c) => c.log.level,
+  },
+  async ({ config, log }) => {
+    const collector = await startCollector(config, log);
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      collector.close().then(
+        () => log.info('stopped'),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exitCode = 1;
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   },
 );

@@ -1,0 +1,49 @@
+import type { Migration } from './migration.ts';
+
+/** PostgreSQL schema. Times are BIGINT epoch milliseconds (one representation in both stores); JSON is JSONB. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: [
+      `CREATE TABLE instances (
+        pod_uid UUID PRIMARY KEY, namespace TEXT NOT NULL, pod TEXT NOT NULL, node TEXT, app TEXT NOT NULL,
+        tenant TEXT NOT NULL, pod_ip TEXT, agent JSONB NOT NULL, boot_id UUID NOT NULL, last_seq BIGINT NOT NULL,
+        interval_ms INTEGER NOT NULL, dropped BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+        last_sent_at BIGINT NOT NULL, status TEXT NOT NULL, status_since BIGINT NOT NULL
+      )`,
+      'CREATE INDEX instances_ns_app ON instances (namespace, app, pod_uid)',
+      'CREATE INDEX instances_app ON instances (app, pod_uid)',
+      'CREATE INDEX instances_last_seen ON instances (last_seen)',
+      `CREATE TABLE check_states (
+        pod_uid UUID NOT NULL, check_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, code TEXT NOT NULL,
+        message TEXT, since BIGINT NOT NULL,
+        PRIMARY KEY (pod_uid, check_id)
+      )`,
+      `CREATE TABLE status_transitions (
+        id BIGSERIAL PRIMARY KEY, pod_uid UUID NOT NULL, check_id TEXT, at BIGINT NOT NULL,
+        from_status TEXT, to_status TEXT NOT NULL, code TEXT
+      )`,
+      'CREATE INDEX status_transitions_uid_at ON status_transitions (pod_uid, at)',
+      'CREATE INDEX status_transitions_at ON status_transitions (at)',
+      `CREATE TABLE heartbeat_dedup (
+        pod_uid UUID NOT NULL, boot_id UUID NOT NULL, seq BIGINT NOT NULL, received_at BIGINT NOT NULL,
+        PRIMARY KEY (pod_uid, boot_id, seq)
+      )`,
+      'CREATE INDEX heartbeat_dedup_received ON heartbeat_dedup (received_at)',
+      `CREATE TABLE rollups_minute (
+        pod_uid UUID NOT NULL, minute BIGINT NOT NULL, ok_ms BIGINT NOT NULL, degraded_ms BIGINT NOT NULL,
+        failing_ms BIGINT NOT NULL, unknown_ms BIGINT NOT NULL, PRIMARY KEY (pod_uid, minute)
+      )`,
+      'CREATE INDEX rollups_minute_minute ON rollups_minute (minute)',
+      `CREATE TABLE events (
+        id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+        app TEXT, tenant TEXT, subject TEXT, body JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+        resolved_at BIGINT
+      )`,
+      'CREATE INDEX events_fingerprint ON events (fingerprint)',
+      'CREATE INDEX events_updated ON events (updated_at, id)',
+      'CREATE TABLE watermarks (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT NOT NULL)',
+    ],
+  },
+];

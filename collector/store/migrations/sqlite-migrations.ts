@@ -1,0 +1,49 @@
+import type { Migration } from './migration.ts';
+
+/** SQLite schema. Times are INTEGER epoch milliseconds; JSON is TEXT. Mirrors postgres-migrations.ts. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: [
+      `CREATE TABLE instances (
+        pod_uid TEXT PRIMARY KEY, namespace TEXT NOT NULL, pod TEXT NOT NULL, node TEXT, app TEXT NOT NULL,
+        tenant TEXT NOT NULL, pod_ip TEXT, agent TEXT NOT NULL, boot_id TEXT NOT NULL, last_seq INTEGER NOT NULL,
+        interval_ms INTEGER NOT NULL, dropped INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+        last_sent_at INTEGER NOT NULL, status TEXT NOT NULL, status_since INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+      'CREATE INDEX instances_ns_app ON instances (namespace, app, pod_uid)',
+      'CREATE INDEX instances_app ON instances (app, pod_uid)',
+      'CREATE INDEX instances_last_seen ON instances (last_seen)',
+      `CREATE TABLE check_states (
+        pod_uid TEXT NOT NULL, check_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, code TEXT NOT NULL,
+        message TEXT, since INTEGER NOT NULL,
+        PRIMARY KEY (pod_uid, check_id)
+      ) WITHOUT ROWID`,
+      `CREATE TABLE status_transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, pod_uid TEXT NOT NULL, check_id TEXT, at INTEGER NOT NULL,
+        from_status TEXT, to_status TEXT NOT NULL, code TEXT
+      )`,
+      'CREATE INDEX status_transitions_uid_at ON status_transitions (pod_uid, at)',
+      'CREATE INDEX status_transitions_at ON status_transitions (at)',
+      `CREATE TABLE heartbeat_dedup (
+        pod_uid TEXT NOT NULL, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
+        PRIMARY KEY (pod_uid, boot_id, seq)
+      ) WITHOUT ROWID`,
+      'CREATE INDEX heartbeat_dedup_received ON heartbeat_dedup (received_at)',
+      `CREATE TABLE rollups_minute (
+        pod_uid TEXT NOT NULL, minute INTEGER NOT NULL, ok_ms INTEGER NOT NULL, degraded_ms INTEGER NOT NULL,
+        failing_ms INTEGER NOT NULL, unknown_ms INTEGER NOT NULL, PRIMARY KEY (pod_uid, minute)
+      ) WITHOUT ROWID`,
+      'CREATE INDEX rollups_minute_minute ON rollups_minute (minute)',
+      `CREATE TABLE events (
+        id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+        app TEXT, tenant TEXT, subject TEXT, body TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        resolved_at INTEGER
+      )`,
+      'CREATE INDEX events_fingerprint ON events (fingerprint)',
+      'CREATE INDEX events_updated ON events (updated_at, id)',
+      'CREATE TABLE watermarks (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)',
+    ],
+  },
+];

@@ -1,0 +1,328 @@
+import pg from 'pg';
+import { PodpulseError } from '../../src/errors.ts';
+import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
+import { planIngest, type InstanceSnapshot } from './ingest-plan.ts';
+import { latestVersion } from './migrations/migration.ts';
+import { POSTGRES_MIGRATIONS } from './migrations/postgres-migrations.ts';
+import { decodeCursor, encodeCursor, pageSize, toCheck, toEvent, toInstance, toTransition } from './rows.ts';
+import type {
+  CheckState, EventQuery, IngestOutcome, InstanceQuery, InstanceStatus, Page, PruneResult, Retention, Rollup, RollupQuery,
+  Store, StoredEvent, StoredInstance, Transition,
+} from './store.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:5432/db` */
+  url: string;
+  /** Schema holding the tables (created when missing); `public` by default. Tests use a fresh one per run. */
+  schema?: string;
+  /** Pool size, 10 by default. */
+  maxConnections?: number;
+}
+
+type Row = Record<string, unknown>;
+const INT8 = 20;
+// Times and sequence numbers are BIGINT; they stay below 2^53, so numbers are exact. Per pool, not global.
+const types = {
+  getTypeParser: (oid: number, format?: string): ((v: string) => unknown) =>
+    oid === INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown),
+};
+
+/**
+ * The shared store for several collector replicas, on `pg`. A batch is ~8 set-based statements (unnest arrays)
+ * whatever its size, so throughput grows with batch size instead of paying one round trip per row.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+
+  constructor(opts: PostgresStoreOptions) {
+    this.#schema = opts.schema ?? 'public';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(this.#schema)) throw new PodpulseError('PODPULSE_ERR_STORE', `invalid PostgreSQL schema name ${JSON.stringify(this.#schema)}`);
+    this.#pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10, types, options: `-c search_path=${this.#schema}` });
+    // An idle client losing its connection emits here; without a listener the process would crash.
+    this.#pool.on('error', () => undefined);
+  }
+
+  async #tx<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ${what}: cannot connect: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(err instanceof Error ? err : undefined);
+      throw err instanceof PodpulseError ? err : new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async #q(sql: string, args: unknown[] = []): Promise<Row[]> {
+    try {
+      return (await this.#pool.query(sql, args)).rows as Row[];
+    } catch (err) {
+      throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL query failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.#q(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
+    await this.#tx('migrate', async (c) => {
+      // Replicas starting together: one migrates, the others wait here and then find nothing to do.
+      await c.query('SELECT pg_advisory_xact_lock(7301940211)');
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const current = Number(((await c.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0] as Row).v);
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (m.version <= current) continue;
+        for (const s of m.statements) await c.query(s);
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+      }
+    });
+  }
+
+  async ready(): Promise<{ ok: boolean; reason?: string }> {
+    try {
+      const rows = await this.#q('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
+      const v = Number(rows[0]?.v ?? 0);
+      const want = latestVersion(POSTGRES_MIGRATIONS);
+      return v === want ? { ok: true } : { ok: false, reason: `schema version ${v}, expected ${want}` };
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+  }
+
+  ingest(heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
+    return this.#tx('ingest', (c) => this.#ingest(c, heartbeats, receivedAt));
+  }
+
+  async #ingest(c: pg.PoolClient, heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
+    const key = (u: string, b: string, s: number | string) => `${u.toLowerCase()}|${b.toLowerCase()}|${s}`;
+    // Every statement touches rows in one global order (by key), so overlapping transactions wait on each other
+    // instead of deadlocking.
+    const sorted = [...heartbeats].sort((a, b) => cmp(a.instance.podUid, b.instance.podUid) || cmp(a.bootId, b.bootId) || a.seq - b.seq);
+    const inserted = await c.query({
+      name: 'pp_dedup',
+      text: `INSERT INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at)
+        SELECT u, b, s, $4 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS t(u, b, s) ON CONFLICT DO NOTHING RETURNING pod_uid, boot_id, seq`,
+      values: [sorted.map((h) => h.instance.podUid), sorted.map((h) => h.bootId), sorted.map((h) => h.seq), receivedAt],
+    });
+    const unclaimed = new Set((inserted.rows as Row[]).map((r) => key(String(r.pod_uid), String(r.boot_id), Number(r.seq))));
+    const fresh: Heartbeat[] = [];
+    const outcomes = heartbeats.map((hb) => {
+      const k = key(hb.instance.podUid, hb.bootId, hb.seq);
+      const duplicate = !unclaimed.delete(k);
+      if (!duplicate) fresh.push(hb);
+      return { duplicate };
+    });
+    if (fresh.length === 0) return outcomes;
+
+    const uids = [...new Set(fresh.map((h) => h.instance.podUid.toLowerCase()))].sort(cmp);
+    const snapshots = new Map<string, InstanceSnapshot>();
+    const inst = await c.query({ name: 'pp_load_inst', text: 'SELECT * FROM instances WHERE pod_uid = ANY($1::uuid[]) ORDER BY pod_uid FOR UPDATE', values: [uids] });
+    for (const r of inst.rows as Row[]) snapshots.set(String(r.pod_uid), { instance: toInstance(r), checks: new Map() });
+    if (inst.rows.length > 0) {
+      const checks = await c.query({ name: 'pp_load_checks', text: 'SELECT * FROM check_states WHERE pod_uid = ANY($1::uuid[])', values: [uids] });
+      for (const r of checks.rows as Row[]) snapshots.get(String(r.pod_uid))?.checks.set(String(r.check_id), toCheck(r));
+    }
+    const lowered = fresh.map((h) => (h.instance.podUid === h.instance.podUid.toLowerCase() ? h : { ...h, instance: { ...h.instance, podUid: h.instance.podUid.toLowerCase() } }));
+    const plan = planIngest(lowered, receivedAt, snapshots);
+
+    const I = plan.instances.sort((a, b) => cmp(a.podUid, b.podUid));
+    await c.query({
+      name: 'pp_up_inst',
+      text: `INSERT INTO instances (pod_uid, namespace, pod, node, app, tenant, pod_ip, agent, boot_id, last_seq, interval_ms, dropped,
+          first_seen, last_seen, last_sent_at, status, status_since)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::uuid[],
+          $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::bigint[])
+        ON CONFLICT (pod_uid) DO UPDATE SET namespace=excluded.namespace, pod=excluded.pod, node=excluded.node, app=excluded.app,
+          tenant=excluded.tenant, pod_ip=excluded.pod_ip, agent=excluded.agent, boot_id=excluded.boot_id, last_seq=excluded.last_seq,
+          interval_ms=excluded.interval_ms, dropped=excluded.dropped, last_seen=excluded.last_seen, last_sent_at=excluded.last_sent_at,
+          status=excluded.status, status_since=excluded.status_since`,
+      values: [
+        I.map((i) => i.podUid), I.map((i) => i.namespace), I.map((i) => i.pod), I.map((i) => i.node), I.map((i) => i.app), I.map((i) => i.tenant),
+        I.map((i) => i.podIp), I.map((i) => JSON.stringify(i.agent)), I.map((i) => i.bootId), I.map((i) => i.lastSeq), I.map((i) => i.intervalMs),
+        I.map((i) => i.dropped), I.map((i) => i.firstSeen), I.map((i) => i.lastSeen), I.map((i) => i.lastSentAt), I.map((i) => i.status), I.map((i) => i.statusSince),
+      ],
+    });
+    if (plan.checkDeletes.length > 0) {
+      await c.query({
+        name: 'pp_del_checks',
+        text: 'DELETE FROM check_states c USING unnest($1::uuid[], $2::text[]) AS d(u, id) WHERE c.pod_uid = d.u AND c.check_id = d.id',
+        values: [plan.checkDeletes.map((d) => d.podUid), plan.checkDeletes.map((d) => d.checkId)],
+      });
+    }
+    const C = plan.checkUpserts.sort((a, b) => cmp(a.podUid, b.podUid) || cmp(a.checkId, b.checkId));
+    if (C.length > 0) {
+      await c.query({
+        name: 'pp_up_checks',
+        text: `INSERT INTO check_states (pod_uid, check_id, kind, status, code, message, since)
+          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+          ON CONFLICT (pod_uid, check_id) DO UPDATE SET kind=excluded.kind, status=excluded.status, code=excluded.code,
+            message=excluded.message, since=excluded.since`,
+        values: [C.map((x) => x.podUid), C.map((x) => x.checkId), C.map((x) => x.kind), C.map((x) => x.status), C.map((x) => x.code),
+          C.map((x) => x.message), C.map((x) => x.since)],
+      });
+    }
+    const T = plan.transitions;
+    if (T.length > 0) {
+      await c.query({
+        name: 'pp_add_transitions',
+        text: `INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code)
+          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
+        values: [T.map((t) => t.podUid), T.map((t) => t.checkId), T.map((t) => t.at), T.map((t) => t.from), T.map((t) => t.to), T.map((t) => t.code)],
+      });
+    }
+    const R = plan.rollups.sort((a, b) => cmp(a.podUid, b.podUid) || a.minute - b.minute);
+    await c.query({
+      name: 'pp_add_rollups',
+      text: `INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
+        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+        ON CONFLICT (pod_uid, minute) DO UPDATE SET ok_ms = rollups_minute.ok_ms + excluded.ok_ms,
+          degraded_ms = rollups_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_minute.failing_ms + excluded.failing_ms,
+          unknown_ms = rollups_minute.unknown_ms + excluded.unknown_ms`,
+      values: [R.map((r) => r.podUid), R.map((r) => r.minute), R.map((r) => r.okMs), R.map((r) => r.degradedMs), R.map((r) => r.failingMs), R.map((r) => r.unknownMs)],
+    });
+    return outcomes;
+  }
+
+  async listInstances(q: InstanceQuery = {}): Promise<Page<StoredInstance>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    for (const [col, v] of [['namespace', q.namespace], ['app', q.app], ['tenant', q.tenant], ['node', q.node], ['status', q.status]] as const) {
+      if (v !== undefined) {
+      args.push(v);
+      where.push(`${col} = $${args.length}`);
+    }
+    }
+    if (q.cursor !== undefined) {
+      args.push(decodeCursor(q.cursor, ['string'])[0]);
+      where.push(`pod_uid > $${args.length}::uuid`);
+    }
+    const limit = pageSize(q.limit);
+    const rows = (await this.#q(`SELECT * FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pod_uid LIMIT ${limit + 1}`, args)).map(toInstance);
+    const items = rows.slice(0, limit);
+    return rows.length > limit ? { items, nextCursor: encodeCursor([items[items.length - 1]!.podUid]) } : { items };
+  }
+
+  async getInstance(podUid: string): Promise<StoredInstance | undefined> {
+    if (!isUuid(podUid)) return undefined;
+    const r = (await this.#q('SELECT * FROM instances WHERE pod_uid = $1', [podUid]))[0];
+    return r ? toInstance(r) : undefined;
+  }
+
+  async setInstanceStatus(podUid: string, status: InstanceStatus, at: number): Promise<void> {
+    if (!isUuid(podUid)) return;
+    await this.#tx('set instance status', async (c) => {
+      const r = (await c.query('SELECT status FROM instances WHERE pod_uid = $1 FOR UPDATE', [podUid])).rows[0] as Row | undefined;
+      if (!r || r.status === status) return;
+      await c.query('UPDATE instances SET status = $1, status_since = $2 WHERE pod_uid = $3', [status, at, podUid]);
+      await c.query('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES ($1, NULL, $2, $3, $4, NULL)', [podUid, at, r.status, status]);
+    });
+  }
+
+  async listChecks(podUid: string): Promise<CheckState[]> {
+    if (!isUuid(podUid)) return [];
+    return (await this.#q('SELECT * FROM check_states WHERE pod_uid = $1 ORDER BY check_id', [podUid])).map(toCheck);
+  }
+
+  async listTransitions(podUid: string, opts: { since?: number; limit?: number } = {}): Promise<Transition[]> {
+    if (!isUuid(podUid)) return [];
+    const rows = await this.#q('SELECT * FROM status_transitions WHERE pod_uid = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3', [podUid, opts.since ?? 0, pageSize(opts.limit)]);
+    return rows.map(toTransition);
+  }
+
+  async listRollups(q: RollupQuery): Promise<Rollup[]> {
+    const args: unknown[] = [q.from, q.to];
+    const where = ['r.minute >= $1', 'r.minute < $2'];
+    if (q.podUid !== undefined) {
+      if (!isUuid(q.podUid)) return [];
+      args.push(q.podUid);
+      where.push(`r.pod_uid = $${args.length}`);
+    }
+    if (q.app !== undefined) {
+      args.push(q.app);
+      where.push(`i.app = $${args.length}`);
+    }
+    if (q.namespace !== undefined) {
+      args.push(q.namespace);
+      where.push(`i.namespace = $${args.length}`);
+    }
+    const join = q.app !== undefined || q.namespace !== undefined ? 'JOIN instances i ON i.pod_uid = r.pod_uid' : '';
+    const rows = await this.#q(`SELECT r.* FROM rollups_minute r ${join} WHERE ${where.join(' AND ')} ORDER BY r.pod_uid, r.minute`, args);
+    return rows.map((r) => ({
+      podUid: String(r.pod_uid), minute: Number(r.minute), okSeconds: Number(r.ok_ms) / 1000, degradedSeconds: Number(r.degraded_ms) / 1000,
+      failingSeconds: Number(r.failing_ms) / 1000, unknownSeconds: Number(r.unknown_ms) / 1000,
+    }));
+  }
+
+  async upsertEvent(e: StoredEvent): Promise<void> {
+    await this.#q(`INSERT INTO events (id, fingerprint, type, status, severity, app, tenant, subject, body, created_at, updated_at, resolved_at)
+      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10,$11,$12) ON CONFLICT (id) DO UPDATE SET fingerprint=excluded.fingerprint, type=excluded.type,
+      status=excluded.status, severity=excluded.severity, app=excluded.app, tenant=excluded.tenant, subject=excluded.subject,
+      body=excluded.body, updated_at=excluded.updated_at, resolved_at=excluded.resolved_at`,
+    [e.id, e.fingerprint, e.type, e.status, e.severity, e.app, e.tenant, e.subject, JSON.stringify(e.body), e.createdAt, e.updatedAt, e.resolvedAt]);
+  }
+
+  async listEvents(q: EventQuery = {}): Promise<Page<StoredEvent>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    for (const [col, v] of [['status', q.status], ['app', q.app], ['type', q.type], ['fingerprint', q.fingerprint]] as const) {
+      if (v !== undefined) {
+      args.push(v);
+      where.push(`${col} = $${args.length}`);
+    }
+    }
+    if (q.cursor !== undefined) {
+      const [at, id] = decodeCursor(q.cursor, ['number', 'string']);
+      args.push(at, id);
+      where.push(`(updated_at, id) < ($${args.length - 1}, $${args.length})`);
+    }
+    const limit = pageSize(q.limit);
+    const rows = (await this.#q(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id DESC LIMIT ${limit + 1}`, args)).map(toEvent);
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.updatedAt, last.id]) } : { items };
+  }
+
+  async getWatermark(key: string): Promise<string | undefined> {
+    const r = (await this.#q('SELECT value FROM watermarks WHERE key = $1', [key]))[0];
+    return r ? String(r.value) : undefined;
+  }
+
+  async setWatermark(key: string, value: string): Promise<void> {
+    await this.#q('INSERT INTO watermarks (key, value, updated_at) VALUES ($1,$2,$3) ON CONFLICT (key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at', [key, value, Date.now()]);
+  }
+
+  prune(r: Retention, now: number): Promise<PruneResult> {
+    return this.#tx('prune', async (c) => {
+      let deleted = 0;
+      const run = async (sql: string, cutoff: number): Promise<void> => {
+        deleted += (await c.query(sql, [cutoff])).rowCount ?? 0;
+      };
+      await run('DELETE FROM status_transitions WHERE at < $1', now - r.transitionsMs);
+      await run('DELETE FROM rollups_minute WHERE minute < $1', now - r.rollupsMs);
+      await run("DELETE FROM events WHERE status = 'resolved' AND updated_at < $1", now - r.eventsMs);
+      await run('DELETE FROM heartbeat_dedup WHERE received_at < $1', now - r.dedupMs);
+      await run('DELETE FROM check_states WHERE pod_uid IN (SELECT pod_uid FROM instances WHERE last_seen < $1)', now - r.instancesMs);
+      await run('DELETE FROM instances WHERE last_seen < $1', now - r.instancesMs);
+      return { deleted };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A malformed uid would be a PostgreSQL cast error; it simply matches nothing, as in SQLite. */
+const isUuid = (s: string): boolean => UUID.test(s);

@@ -1,0 +1,332 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { PodpulseError } from '../../src/errors.ts';
+import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
+import { planIngest, type InstanceSnapshot } from './ingest-plan.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
+import { latestVersion } from './migrations/migration.ts';
+import { SQLITE_MIGRATIONS } from './migrations/sqlite-migrations.ts';
+import { decodeCursor, encodeCursor, pageSize, toCheck, toEvent, toInstance, toTransition } from './rows.ts';
+import type {
+  CheckState, EventQuery, IngestOutcome, InstanceQuery, InstanceStatus, Page, PruneResult, Retention, Rollup, RollupQuery,
+  Store, StoredEvent, StoredInstance, Transition,
+} from './store.ts';
+
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created. `:memory:` only for throwaway use (nothing is durable). */
+  path: string;
+  /**
+   * `normal` (default): WAL without an fsync per commit; a committed transaction survives the process being killed
+   * (the WAL is in the OS page cache), not a power loss. `full`: fsync per commit, survives power loss, slower.
+   * See docs/adr/0004-store-durability.md.
+   */
+  synchronous?: 'normal' | 'full';
+  /** Instances whose current state is kept in memory between batches (bounded; the rest is read from the file). */
+  cacheInstances?: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded store on node:sqlite. DatabaseSync is synchronous: a group-committed batch is one short transaction
+ * on the event loop (a few ms for hundreds of heartbeats), which costs less than hopping to a worker thread.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+  /**
+   * Current state of recently seen instances, so a heartbeat costs no reads. Coherent because this process is the
+   * only writer of the file; entries of a failed transaction are dropped (planIngest advances them in place).
+   */
+  readonly #snapshots = new Map<string, InstanceSnapshot>();
+  readonly #cacheMax: number;
+  readonly #checkpointer: SqliteCheckpointer | undefined;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.#cacheMax = opts.cacheInstances ?? 50_000;
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    try {
+      this.#db = new DatabaseSync(opts.path);
+      this.#db.exec('PRAGMA journal_mode = WAL');
+      this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.#db.exec('PRAGMA busy_timeout = 5000');
+      // Reads of hot pages from memory rather than through a syscall each.
+      this.#db.exec('PRAGMA cache_size = -32768');
+      this.#db.exec('PRAGMA mmap_size = 268435456');
+      this.#db.exec('PRAGMA temp_store = MEMORY');
+      // Checkpoints run in a worker thread (sqlite-checkpointer.ts); the writer only checkpoints itself as a safety
+      // net if the WAL ever reaches ~200 MB (the worker died or cannot keep up).
+      this.#db.exec('PRAGMA wal_autocheckpoint = 50000');
+      this.#db.exec('PRAGMA journal_size_limit = 67108864');
+    } catch (err) {
+      throw new PodpulseError('PODPULSE_ERR_STORE', `cannot open SQLite store ${opts.path}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#checkpointer = opts.path === ':memory:' ? undefined : new SqliteCheckpointer(opts.path);
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) this.#stmts.set(sql, (s = this.#db.prepare(sql)));
+    return s;
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  #version(): number {
+    this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const r = this.#db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as Row;
+    return Number(r.v);
+  }
+
+  migrate(): Promise<void> {
+    const current = this.#version();
+    for (const m of SQLITE_MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.#tx(() => {
+        for (const s of m.statements) this.#db.exec(s);
+        this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      });
+    }
+    return Promise.resolve();
+  }
+
+  ready(): Promise<{ ok: boolean; reason?: string }> {
+    try {
+      const v = this.#version();
+      const want = latestVersion(SQLITE_MIGRATIONS);
+      return Promise.resolve(v === want ? { ok: true } : { ok: false, reason: `schema version ${v}, expected ${want}` });
+    } catch (err) {
+      return Promise.resolve({ ok: false, reason: (err as Error).message });
+    }
+  }
+
+  ingest(heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
+    try {
+      return Promise.resolve(this.#tx(() => this.#ingest(heartbeats, receivedAt)));
+    } catch (err) {
+      for (const hb of heartbeats) this.#snapshots.delete(hb.instance.podUid);
+      return Promise.reject(new PodpulseError('PODPULSE_ERR_STORE', `SQLite ingest failed: ${(err as Error).message}`, { cause: err }));
+    }
+  }
+
+  #ingest(heartbeats: readonly Heartbeat[], receivedAt: number): IngestOutcome[] {
+    const dedup = this.#stmt('INSERT OR IGNORE INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at) VALUES (?, ?, ?, ?)');
+    const fresh: Heartbeat[] = [];
+    const outcomes = heartbeats.map((hb) => {
+      const duplicate = Number(dedup.run(hb.instance.podUid, hb.bootId, hb.seq, receivedAt).changes) === 0;
+      if (!duplicate) fresh.push(hb);
+      return { duplicate };
+    });
+    const snapshots = new Map<string, InstanceSnapshot>();
+    const getInstance = this.#stmt('SELECT * FROM instances WHERE pod_uid = ?');
+    const getChecks = this.#stmt('SELECT * FROM check_states WHERE pod_uid = ?');
+    for (const hb of fresh) {
+      const uid = hb.instance.podUid;
+      if (snapshots.has(uid)) continue;
+      let snap = this.#snapshots.get(uid);
+      if (snap) this.#snapshots.delete(uid);
+      else {
+        const row = getInstance.get(uid) as Row | undefined;
+        const checks = new Map<string, CheckState>();
+        if (row) for (const c of getChecks.all(uid) as Row[]) checks.set(String(c.check_id), toCheck(c));
+        snap = { instance: row ? toInstance(row) : undefined, checks };
+      }
+      snapshots.set(uid, snap);
+    }
+    const plan = planIngest(fresh, receivedAt, snapshots);
+    // Re-insert as most recently used; the oldest fall out past the bound.
+    for (const [uid, snap] of snapshots) this.#snapshots.set(uid, snap);
+    while (this.#snapshots.size > this.#cacheMax) this.#snapshots.delete(this.#snapshots.keys().next().value!);
+    const upInstance = this.#stmt(`INSERT INTO instances (pod_uid, namespace, pod, node, app, tenant, pod_ip, agent, boot_id, last_seq,
+      interval_ms, dropped, first_seen, last_seen, last_sent_at, status, status_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+      ON CONFLICT (pod_uid) DO UPDATE SET namespace=excluded.namespace, pod=excluded.pod, node=excluded.node, app=excluded.app,
+      tenant=excluded.tenant, pod_ip=excluded.pod_ip, agent=excluded.agent, boot_id=excluded.boot_id, last_seq=excluded.last_seq,
+      interval_ms=excluded.interval_ms, dropped=excluded.dropped, last_seen=excluded.last_seen, last_sent_at=excluded.last_sent_at,
+      status=excluded.status, status_since=excluded.status_since`);
+    for (const i of plan.instances) {
+      upInstance.run(i.podUid, i.namespace, i.pod, i.node, i.app, i.tenant, i.podIp, JSON.stringify(i.agent), i.bootId, i.lastSeq,
+        i.intervalMs, i.dropped, i.firstSeen, i.lastSeen, i.lastSentAt, i.status, i.statusSince);
+    }
+    const delCheck = this.#stmt('DELETE FROM check_states WHERE pod_uid = ? AND check_id = ?');
+    for (const d of plan.checkDeletes) delCheck.run(d.podUid, d.checkId);
+    const upCheck = this.#stmt(`INSERT INTO check_states (pod_uid, check_id, kind, status, code, message, since)
+      VALUES (?,?,?,?,?,?,?) ON CONFLICT (pod_uid, check_id) DO UPDATE SET kind=excluded.kind, status=excluded.status,
+      code=excluded.code, message=excluded.message, since=excluded.since`);
+    for (const c of plan.checkUpserts) upCheck.run(c.podUid, c.checkId, c.kind, c.status, c.code, c.message, c.since);
+    const addTransition = this.#stmt('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES (?,?,?,?,?,?)');
+    for (const t of plan.transitions) addTransition.run(t.podUid, t.checkId, t.at, t.from, t.to, t.code);
+    const addRollup = this.#stmt(`INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms) VALUES (?,?,?,?,?,?)
+      ON CONFLICT (pod_uid, minute) DO UPDATE SET ok_ms = ok_ms + excluded.ok_ms, degraded_ms = degraded_ms + excluded.degraded_ms,
+      failing_ms = failing_ms + excluded.failing_ms, unknown_ms = unknown_ms + excluded.unknown_ms`);
+    for (const r of plan.rollups) addRollup.run(r.podUid, r.minute, r.okMs, r.degradedMs, r.failingMs, r.unknownMs);
+    return outcomes;
+  }
+
+  listInstances(q: InstanceQuery = {}): Promise<Page<StoredInstance>> {
+    return settle(() => this.#listInstances(q));
+  }
+
+  #listInstances(q: InstanceQuery): Page<StoredInstance> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    for (const [col, v] of [['namespace', q.namespace], ['app', q.app], ['tenant', q.tenant], ['node', q.node], ['status', q.status]] as const) {
+      if (v !== undefined) {
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
+    }
+    if (q.cursor !== undefined) {
+      where.push('pod_uid > ?');
+      args.push(decodeCursor(q.cursor, ['string'])[0]!);
+    }
+    const limit = pageSize(q.limit);
+    const sql = `SELECT * FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pod_uid LIMIT ${limit + 1}`;
+    const rows = (this.#stmt(sql).all(...args) as Row[]).map(toInstance);
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit);
+    return more ? { items, nextCursor: encodeCursor([items[items.length - 1]!.podUid]) } : { items };
+  }
+
+  getInstance(podUid: string): Promise<StoredInstance | undefined> {
+    const r = this.#stmt('SELECT * FROM instances WHERE pod_uid = ?').get(podUid) as Row | undefined;
+    return Promise.resolve(r ? toInstance(r) : undefined);
+  }
+
+  setInstanceStatus(podUid: string, status: InstanceStatus, at: number): Promise<void> {
+    this.#tx(() => {
+      const r = this.#stmt('SELECT status FROM instances WHERE pod_uid = ?').get(podUid) as Row | undefined;
+      if (!r || r.status === status) return;
+      this.#snapshots.delete(podUid);
+      this.#stmt('UPDATE instances SET status = ?, status_since = ? WHERE pod_uid = ?').run(status, at, podUid);
+      this.#stmt('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES (?,?,?,?,?,?)').run(podUid, null, at, String(r.status), status, null);
+    });
+    return Promise.resolve();
+  }
+
+  listChecks(podUid: string): Promise<CheckState[]> {
+    return Promise.resolve((this.#stmt('SELECT * FROM check_states WHERE pod_uid = ? ORDER BY check_id').all(podUid) as Row[]).map(toCheck));
+  }
+
+  listTransitions(podUid: string, opts: { since?: number; limit?: number } = {}): Promise<Transition[]> {
+    const rows = this.#stmt('SELECT * FROM status_transitions WHERE pod_uid = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?')
+      .all(podUid, opts.since ?? 0, pageSize(opts.limit)) as Row[];
+    return Promise.resolve(rows.map(toTransition));
+  }
+
+  listRollups(q: RollupQuery): Promise<Rollup[]> {
+    const where = ['r.minute >= ?', 'r.minute < ?'];
+    const args: (string | number)[] = [q.from, q.to];
+    if (q.podUid !== undefined) {
+      where.push('r.pod_uid = ?');
+      args.push(q.podUid);
+    }
+    if (q.app !== undefined) {
+      where.push('i.app = ?');
+      args.push(q.app);
+    }
+    if (q.namespace !== undefined) {
+      where.push('i.namespace = ?');
+      args.push(q.namespace);
+    }
+    const join = q.app !== undefined || q.namespace !== undefined ? 'JOIN instances i ON i.pod_uid = r.pod_uid' : '';
+    const rows = this.#stmt(`SELECT r.* FROM rollups_minute r ${join} WHERE ${where.join(' AND ')} ORDER BY r.pod_uid, r.minute`).all(...args) as Row[];
+    return Promise.resolve(rows.map((r) => ({
+      podUid: String(r.pod_uid), minute: Number(r.minute), okSeconds: Number(r.ok_ms) / 1000, degradedSeconds: Number(r.degraded_ms) / 1000,
+      failingSeconds: Number(r.failing_ms) / 1000, unknownSeconds: Number(r.unknown_ms) / 1000,
+    })));
+  }
+
+  upsertEvent(e: StoredEvent): Promise<void> {
+    this.#stmt(`INSERT INTO events (id, fingerprint, type, status, severity, app, tenant, subject, body, created_at, updated_at, resolved_at)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET fingerprint=excluded.fingerprint, type=excluded.type,
+      status=excluded.status, severity=excluded.severity, app=excluded.app, tenant=excluded.tenant, subject=excluded.subject,
+      body=excluded.body, updated_at=excluded.updated_at, resolved_at=excluded.resolved_at`)
+      .run(e.id, e.fingerprint, e.type, e.status, e.severity, e.app, e.tenant, e.subject, JSON.stringify(e.body), e.createdAt, e.updatedAt, e.resolvedAt);
+    return Promise.resolve();
+  }
+
+  listEvents(q: EventQuery = {}): Promise<Page<StoredEvent>> {
+    return settle(() => this.#listEvents(q));
+  }
+
+  #listEvents(q: EventQuery): Page<StoredEvent> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    for (const [col, v] of [['status', q.status], ['app', q.app], ['type', q.type], ['fingerprint', q.fingerprint]] as const) {
+      if (v !== undefined) {
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
+    }
+    if (q.cursor !== undefined) {
+      const [at, id] = decodeCursor(q.cursor, ['number', 'string']);
+      where.push('(updated_at < ? OR (updated_at = ? AND id < ?))');
+      args.push(at!, at!, id!);
+    }
+    const limit = pageSize(q.limit);
+    const rows = (this.#stmt(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id DESC LIMIT ${limit + 1}`)
+      .all(...args) as Row[]).map(toEvent);
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.updatedAt, last.id]) } : { items };
+  }
+
+  getWatermark(key: string): Promise<string | undefined> {
+    const r = this.#stmt('SELECT value FROM watermarks WHERE key = ?').get(key) as Row | undefined;
+    return Promise.resolve(r ? String(r.value) : undefined);
+  }
+
+  setWatermark(key: string, value: string): Promise<void> {
+    this.#stmt('INSERT INTO watermarks (key, value, updated_at) VALUES (?,?,?) ON CONFLICT (key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at')
+      .run(key, value, Date.now());
+    return Promise.resolve();
+  }
+
+  prune(r: Retention, now: number): Promise<PruneResult> {
+    this.#snapshots.clear();
+    const deleted = this.#tx(() => {
+      let n = 0;
+      const run = (sql: string, cutoff: number): void => {
+        n += Number(this.#stmt(sql).run(cutoff).changes);
+      };
+      run('DELETE FROM status_transitions WHERE at < ?', now - r.transitionsMs);
+      run('DELETE FROM rollups_minute WHERE minute < ?', now - r.rollupsMs);
+      run("DELETE FROM events WHERE status = 'resolved' AND updated_at < ?", now - r.eventsMs);
+      run('DELETE FROM heartbeat_dedup WHERE received_at < ?', now - r.dedupMs);
+      run('DELETE FROM check_states WHERE pod_uid IN (SELECT pod_uid FROM instances WHERE last_seen < ?)', now - r.instancesMs);
+      run('DELETE FROM instances WHERE last_seen < ?', now - r.instancesMs);
+      return n;
+    });
+    return Promise.resolve({ deleted });
+  }
+
+  async close(): Promise<void> {
+    await this.#checkpointer?.close();
+    if (this.#db.isOpen) {
+      // Leave a checkpointed file behind: a restart then starts with an empty WAL.
+      this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.#db.close();
+    }
+  }
+}
+
+/** Runs synchronous work and turns a throw into a rejection, as an async store would. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
