@@ -1,15 +1,67 @@
-import { z } from 'zod';
-import { LogConfig } from '../src/config/common-config.ts';
-import { PodpulseError } from '../src/errors.ts';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config/load-config.ts';
 import { printError, runProgram } from '../src/program.ts';
+import { DAEMON_ENV_MAP, DaemonConfig } from './config.ts';
+import { Daemon } from './daemon.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+import { readHealth } from './health-check.ts';
 
-const Config = z.strictObject({ log: LogConfig });
+// `podpulse-daemon health --state-dir DIR [--max-age 30]`: exit 0 when the daemon's status file is fresh and it is
+// running, 1 otherwise. It opens no port, so it suits an exec liveness probe.
+if (process.argv[2] === 'health') {
+  let values: { 'state-dir'?: string; 'max-age'?: string };
+  try {
+    ({ values } = parseArgs({ args: process.argv.slice(3), options: { 'state-dir': { type: 'string' }, 'max-age': { type: 'string' } }, strict: true }));
+  } catch (err) {
+    process.stderr.write(`podpulse-daemon health: ${(err as Error).message}\nusage: podpulse-daemon health --state-dir DIR [--max-age SECONDS]\n`);
+    process.exit(EXIT_CODES.usage);
+  }
+  const dir = values['state-dir'] ?? process.env.PODPULSE_STATE_DIR ?? '/var/lib/podpulse';
+  const maxAge = Number(values['max-age'] ?? 30) * 1000;
+  const h = await readHealth(dir, Number.isFinite(maxAge) && maxAge > 0 ? maxAge : 30_000);
+  process.stdout.write(`${h.healthy ? 'healthy' : 'unhealthy'}: ${h.reason}\n`);
+  process.exit(h.healthy ? 0 : 1);
+}
 
 await runProgram(
-  { name: 'podpulse-daemon', summary: "the sidecar's guardian process (supervises the worker)", schema: Config, envMap: { PODPULSE_LOG_LEVEL: 'log.level' }, logLevel: (c) => c.log.level },
-  () => {
-    // Not built yet: say so plainly and exit non-zero rather than pretend to run.
-    printError('podpulse-daemon', new PodpulseError('PODPULSE_ERR_NOT_IMPLEMENTED', 'podpulse-daemon is not implemented yet'));
-    process.exitCode = 3;
+  {
+    name: 'podpulse-daemon',
+    summary: "the sidecar's guardian process (supervises, updates and circuit-breaks the worker)",
+    schema: DaemonConfig,
+    envMap: DAEMON_ENV_MAP,
+    logLevel: (c) => c.log.level,
+  },
+  async ({ config, log, configFile }) => {
+    const daemon = new Daemon(config, log);
+    let exiting = false;
+    const shutdown = (signal: string, code: number): void => {
+      if (exiting) return;
+      exiting = true;
+      log.info({ signal }, 'shutting down');
+      daemon.stop().then(
+        () => process.exit(code),
+        (err: unknown) => {
+          log.error({ err }, 'error while stopping');
+          process.exit(code === 0 ? EXIT_CODES.internal : code);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM', EXIT_CODES.ok));
+    process.on('SIGINT', () => shutdown('SIGINT', EXIT_CODES.ok));
+    process.on('SIGHUP', () => {
+      try {
+        daemon.setConfig(loadConfig({ schema: DaemonConfig, what: 'podpulse-daemon config', file: configFile, envMap: DAEMON_ENV_MAP }));
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'SIGHUP: the local config is invalid; keeping the running one');
+        printError('podpulse-daemon', err);
+      }
+    });
+    daemon.onSelfLimit = (reason) => {
+      log.fatal({ reason, exitCode: EXIT_CODES.selfLimit }, 'daemon over its own limits; exiting so the kubelet restarts the sidecar');
+      shutdown('self-limit', EXIT_CODES.selfLimit);
+    };
+    // The daemon must not crash on a stray rejection; log it loudly instead (it is a bug to fix).
+    process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+    await daemon.start();
   },
 );

@@ -1,0 +1,147 @@
+// The sidecar pair (dist/daemon.mjs supervising dist/worker.mjs with the fourteen check kinds at 10 s) against a
+// collector double: summed Pss (/proc/PID/smaps_rollup) of daemon + worker beside two idle Node processes measured
+// in the same run, combined CPU (% of one core, utime+stime), the worker swap time after download, and the breaker's
+// trip latency in samples for a leaking worker. `node bench/daemon-footprint.ts` (60 s) or `--smoke` (5 s).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CollectorDouble } from '../test/helpers/collector-double.ts';
+import { daemonDir, ROOT, startDaemon, testConfig, WORKERS, type DaemonRun } from '../test/helpers/daemon-harness.ts';
+import { startDnsServer } from '../test/helpers/dns-server.ts';
+import { publishRelease, TRUSTED } from '../test/helpers/release-fixture.ts';
+import { generateTestCerts } from '../test/helpers/tls-certs.ts';
+import { startTlsServer } from '../test/helpers/tls-server.ts';
+
+const smoke = process.argv.includes('--smoke');
+const WINDOW_MS = smoke ? 5_000 : 60_000;
+const WARMUP_MS = smoke ? 3_000 : 12_000;
+const CLK_TCK = 100; // Linux USER_HZ
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function pssKb(pid: number): number {
+  return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const collector = await new CollectorDouble().listen();
+  const dns = await startDnsServer({ 'db.bench': { records: [{ type: 'A', address: '10.0.0.1' }] } });
+  const tcp = createTcpServer((s) => s.end()).listen(0, '127.0.0.1');
+  const http = createHttpServer((_q, s) => s.end('ok')).listen(0, '127.0.0.1');
+  const certs = await generateTestCerts();
+  const tls = await startTlsServer(certs.valid);
+  await sleep(50);
+  const tcpPort = (tcp.address() as AddressInfo).port;
+  const where = daemonDir();
+  mkdirSync(where.stateDir, { recursive: true });
+  writeFileSync(join(where.dir, 'file.txt'), 'hello\n');
+  const checks = [
+    { id: 'dns', kind: 'dns', spec: { name: 'db.bench', server: dns.address } },
+    { id: 'tcp', kind: 'tcp', spec: { host: '127.0.0.1', port: tcpPort } },
+    { id: 'http', kind: 'http', spec: { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/` } },
+    { id: 'tls', kind: 'tls', spec: { host: '127.0.0.1', port: tls.port, serverName: 'localhost', caFile: certs.caFile } },
+    { id: 'disk', kind: 'disk', spec: { path: where.dir, warnFreePercent: 0, failFreePercent: 0 } },
+    { id: 'mount', kind: 'mount', spec: { path: '/' } },
+    { id: 'file', kind: 'file', spec: { path: join(where.dir, 'file.txt') } },
+    { id: 'env', kind: 'env', spec: { required: [{ name: 'HOME' }] } },
+    { id: 'clock', kind: 'clock', spec: { source: 'collector', server: collector.url, warnSkew: '5s', failSkew: '10s' } },
+    { id: 'cgroup', kind: 'cgroup', spec: {} },
+    { id: 'process', kind: 'process', spec: { match: { name: 'node' } } },
+    { id: 'port', kind: 'port', spec: { port: tcpPort } },
+    { id: 'exec', kind: 'exec', spec: { argv: ['/bin/true'] } },
+    { id: 'fd', kind: 'fd', spec: {} },
+  ].map((c) => ({ ...c, interval: '10s', timeout: '5s' }));
+  const agentConfig = { apiVersion: 'podpulse.io/v1', revision: 'bench-1', heartbeat: { interval: '10s' }, checks };
+  collector.config = agentConfig;
+
+  const runs: DaemonRun[] = [];
+  const idle: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }));
+  try {
+    const d = startDaemon(
+      testConfig(collector.url, {
+        worker: { bakedPath: join(ROOT, 'dist/worker.mjs'), bakedVersion: VERSION, readyDeadline: '30s', updateGrace: '30s' },
+        config: { pollInterval: '30s', default: agentConfig },
+        health: { statusInterval: '5s' },
+        release: TRUSTED,
+      }),
+      where,
+      { PODPULSE_LOG_LEVEL: 'info' },
+    );
+    runs.push(d);
+    const ready = await collector.waitFor(() => collector.workerBeats().find((b) => (b.body.checks as unknown[] | undefined)?.length === 14), 60_000, 'a worker beat with 14 checks');
+    void ready;
+    const status = JSON.parse(readFileSync(join(where.stateDir, 'status.json'), 'utf8')) as { workerPid: number };
+    const pair = { daemon: d.proc.pid!, worker: status.workerPid };
+    await sleep(WARMUP_MS);
+
+    const pids = { ...pair, idleA: idle[0]!.pid!, idleB: idle[1]!.pid! };
+    const startTicks = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuTicks(p)]));
+    const pss: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
+    const t0 = performance.now();
+    while (performance.now() - t0 < WINDOW_MS) {
+      await sleep(Math.min(5_000, WINDOW_MS / 5));
+      try {
+        for (const [k, p] of Object.entries(pids)) pss[k]!.push(pssKb(p));
+      } catch (err) {
+        console.log(d.logs.filter((l) => l.level === "warn" || l.level === "error").slice(-10));
+        throw err;
+      }
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = (k: keyof typeof pids): number => ((cpuTicks(pids[k]) - startTicks[k]!) / CLK_TCK / secs) * 100;
+    const mb = (k: keyof typeof pids): number => median(pss[k]!) / 1024;
+    const pairPss = mb('daemon') + mb('worker');
+    const idlePss = mb('idleA') + mb('idleB');
+    const pairCpu = cpu('daemon') + cpu('worker');
+    console.log(`daemon + worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}`);
+    console.log(`${'process'.padEnd(30)} ${'CPU %'.padStart(8)} ${'Pss MB'.padStart(8)}`);
+    for (const k of Object.keys(pids) as (keyof typeof pids)[]) console.log(`${k.padEnd(30)} ${cpu(k).toFixed(3).padStart(8)} ${mb(k).toFixed(1).padStart(8)}`);
+    console.log(`${'daemon + worker'.padEnd(30)} ${pairCpu.toFixed(3).padStart(8)} ${pairPss.toFixed(1).padStart(8)}`);
+    console.log(`${'two idle node (baseline)'.padEnd(30)} ${(cpu('idleA') + cpu('idleB')).toFixed(3).padStart(8)} ${idlePss.toFixed(1).padStart(8)}`);
+    const ratio = pairPss / idlePss;
+    console.log(`bars: Pss ratio ${ratio.toFixed(2)} <= 1.25 -> ${ratio <= 1.25 ? 'met' : 'MISSED'}; CPU ${pairCpu.toFixed(3)} % <= 1 % -> ${pairCpu <= 1 ? 'met' : 'MISSED'}`);
+
+    // Swap: the same bundle published as a signed release; the figure is candidate start to old worker stopped.
+    const bundle = readFileSync(join(ROOT, 'dist/worker.mjs'));
+    collector.config = { ...agentConfig, revision: 'bench-2', release: publishRelease(collector, '9.9.9', bundle) };
+    const swapStart = Date.now();
+    const updated = await d.waitLog((l) => l.msg === 'worker updated' || String(l.msg).startsWith('update '), 120_000, 'the update');
+    if (updated.msg === 'worker updated') {
+      const swapMs = updated.swapMs as number;
+      console.log(`worker swap after download: ${swapMs} ms = ready ${String(updated.readyMs)} ms + first heartbeat delivered ${String(updated.firstBeatMs)} ms + old worker stopped ${String(updated.stopOldMs)} ms (config change to swapped: ${Date.now() - swapStart} ms); bar <= 2000 ms -> ${swapMs <= 2000 ? 'met' : 'MISSED'}`);
+    } else console.log(`worker swap FAILED: ${String(updated.error)}`);
+    await d.kill();
+
+    // Breaker: a worker that leaks ~80 MB/s from ready; samples every second; RSS limit 64 MB.
+    const leakCollector = await new CollectorDouble().listen();
+    leakCollector.config = { apiVersion: 'podpulse.io/v1', revision: 'leak', heartbeat: { interval: '1s' }, breaker: { sampleInterval: '1s', workerRssMb: 64, cooldown: '30s' } };
+    const leak = startDaemon(testConfig(leakCollector.url, { worker: { bakedPath: join(WORKERS, 'leaky.mjs') } }), daemonDir(), { PODPULSE_LOG_LEVEL: 'info' });
+    runs.push(leak);
+    const trip = await leak.waitLog((l) => l.msg === 'breaker open: worker killed', 60_000, 'a breaker trip');
+    const samples = trip.samples as number;
+    console.log(`breaker trip latency: ${samples} samples of 1 s (${String(trip.reason)}); bar <= 3 -> ${samples <= 3 ? 'met' : 'MISSED'}`);
+    await leak.kill();
+    await leakCollector.close();
+  } finally {
+    for (const r of runs) await r.kill();
+    for (const c of idle) c.kill('SIGKILL');
+    await collector.close();
+    tcp.close();
+    http.close();
+    await tls.close();
+    await dns.close();
+  }
+}
+
+await main();
+process.exit(0);
