@@ -3,64 +3,26 @@
 // in the same run, combined CPU (% of one core, utime+stime), the worker swap time after download, and the breaker's
 // trip latency in samples for a leaking worker. `node bench/daemon-footprint.ts` (60 s) or `--smoke` (5 s).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startCheckTargets } from './check-targets.ts';
+import { CLK_TCK, cpuTicks, median, memoryKb } from './proc-stats.ts';
 import { CollectorDouble } from '../test/helpers/collector-double.ts';
 import { daemonDir, ROOT, startDaemon, testConfig, WORKERS, type DaemonRun } from '../test/helpers/daemon-harness.ts';
-import { startDnsServer } from '../test/helpers/dns-server.ts';
 import { publishRelease, TRUSTED } from '../test/helpers/release-fixture.ts';
-import { generateTestCerts } from '../test/helpers/tls-certs.ts';
-import { startTlsServer } from '../test/helpers/tls-server.ts';
 
 const smoke = process.argv.includes('--smoke');
 const WINDOW_MS = smoke ? 5_000 : 60_000;
 const WARMUP_MS = smoke ? 3_000 : 12_000;
-const CLK_TCK = 100; // Linux USER_HZ
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-function pssKb(pid: number): number {
-  return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const collector = await new CollectorDouble().listen();
-  const dns = await startDnsServer({ 'db.bench': { records: [{ type: 'A', address: '10.0.0.1' }] } });
-  const tcp = createTcpServer((s) => s.end()).listen(0, '127.0.0.1');
-  const http = createHttpServer((_q, s) => s.end('ok')).listen(0, '127.0.0.1');
-  const certs = await generateTestCerts();
-  const tls = await startTlsServer(certs.valid);
-  await sleep(50);
-  const tcpPort = (tcp.address() as AddressInfo).port;
   const where = daemonDir();
   mkdirSync(where.stateDir, { recursive: true });
-  writeFileSync(join(where.dir, 'file.txt'), 'hello\n');
-  const checks = [
-    { id: 'dns', kind: 'dns', spec: { name: 'db.bench', server: dns.address } },
-    { id: 'tcp', kind: 'tcp', spec: { host: '127.0.0.1', port: tcpPort } },
-    { id: 'http', kind: 'http', spec: { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/` } },
-    { id: 'tls', kind: 'tls', spec: { host: '127.0.0.1', port: tls.port, serverName: 'localhost', caFile: certs.caFile } },
-    { id: 'disk', kind: 'disk', spec: { path: where.dir, warnFreePercent: 0, failFreePercent: 0 } },
-    { id: 'mount', kind: 'mount', spec: { path: '/' } },
-    { id: 'file', kind: 'file', spec: { path: join(where.dir, 'file.txt') } },
-    { id: 'env', kind: 'env', spec: { required: [{ name: 'HOME' }] } },
-    { id: 'clock', kind: 'clock', spec: { source: 'collector', server: collector.url, warnSkew: '5s', failSkew: '10s' } },
-    { id: 'cgroup', kind: 'cgroup', spec: {} },
-    { id: 'process', kind: 'process', spec: { match: { name: 'node' } } },
-    { id: 'port', kind: 'port', spec: { port: tcpPort } },
-    { id: 'exec', kind: 'exec', spec: { argv: ['/bin/true'] } },
-    { id: 'fd', kind: 'fd', spec: {} },
-  ].map((c) => ({ ...c, interval: '10s', timeout: '5s' }));
+  const targets = await startCheckTargets(where.dir, collector.url);
+  const checks = targets.checks;
   const agentConfig = { apiVersion: 'podpulse.io/v1', revision: 'bench-1', heartbeat: { interval: '10s' }, checks };
   collector.config = agentConfig;
 
@@ -91,7 +53,7 @@ async function main(): Promise<void> {
     while (performance.now() - t0 < WINDOW_MS) {
       await sleep(Math.min(5_000, WINDOW_MS / 5));
       try {
-        for (const [k, p] of Object.entries(pids)) pss[k]!.push(pssKb(p));
+        for (const [k, p] of Object.entries(pids)) pss[k]!.push(memoryKb(p).pssKb);
       } catch (err) {
         console.log(d.logs.filter((l) => l.level === "warn" || l.level === "error").slice(-10));
         throw err;
@@ -136,10 +98,7 @@ async function main(): Promise<void> {
     for (const r of runs) await r.kill();
     for (const c of idle) c.kill('SIGKILL');
     await collector.close();
-    tcp.close();
-    http.close();
-    await tls.close();
-    await dns.close();
+    await targets.close();
   }
 }
 

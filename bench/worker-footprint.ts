@@ -4,39 +4,22 @@
 // heartbeat of fourteen ok checks. `node bench/worker-footprint.ts` (60 s) or `--smoke` (5 s). PP_WORKER_FLAGS adds
 // node flags and PP_WORKER_ENV adds environment variables (space-separated K=V) to the worker only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
+import { startCheckTargets } from './check-targets.ts';
+import { CLK_TCK, cpuTicks, median, memoryKb } from './proc-stats.ts';
 import { instanceFromEnv } from '../src/agent/identity.ts';
 import { CHECK_KINDS } from '../src/protocol/checks/check-config.ts';
 import { HeartbeatBuilder } from '../worker/heartbeat-builder.ts';
-import { startDnsServer } from '../test/helpers/dns-server.ts';
 import { HeartbeatReceiver } from '../test/helpers/heartbeat-receiver.ts';
-import { generateTestCerts } from '../test/helpers/tls-certs.ts';
-import { startTlsServer } from '../test/helpers/tls-server.ts';
 
 const smoke = process.argv.includes('--smoke');
 const WINDOW_MS = smoke ? 5_000 : 60_000;
 const WARMUP_MS = smoke ? 2_000 : 12_000;
-const CLK_TCK = 100; // Linux USER_HZ, fixed for /proc on every architecture podpulse targets
 const ROOT = resolve(import.meta.dirname, '..');
-
-function cpuTicks(pid: number): number {
-  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-function memory(pid: number): { pssAnonKb: number; ussKb: number; rssKb: number } {
-  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { pssAnonKb: kb('Pss_Anon'), ussKb: kb('Private_Clean') + kb('Private_Dirty'), rssKb: kb('Rss') };
-}
 
 interface Figures { cpuPercent: number; pssAnonMb: number; ussMb: number; rssMb: number }
 
@@ -44,13 +27,12 @@ interface Figures { cpuPercent: number; pssAnonMb: number; ussMb: number; rssMb:
 async function measure(pids: Record<string, number>): Promise<Record<string, Figures>> {
   const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
   const t0 = performance.now();
-  const mem: Record<string, Array<ReturnType<typeof memory>>> = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
+  const mem: Record<string, Array<ReturnType<typeof memoryKb>>> = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
   while (performance.now() - t0 < WINDOW_MS) {
     await sleep(Math.min(5_000, WINDOW_MS / 5));
-    for (const [k, pid] of Object.entries(pids)) mem[k]!.push(memory(pid));
+    for (const [k, pid] of Object.entries(pids)) mem[k]!.push(memoryKb(pid));
   }
   const secs = (performance.now() - t0) / 1000;
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return Object.fromEntries(
     Object.entries(pids).map(([k, pid]) => {
       const m = mem[k]!;
@@ -71,33 +53,9 @@ function workerEnv(): Record<string, string> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-'));
-  writeFileSync(join(dir, 'file.txt'), 'hello\n');
   const receiver = await HeartbeatReceiver.start();
-  const dns = await startDnsServer({ 'db.bench': { records: [{ type: 'A', address: '10.0.0.1' }] } });
-  const tcp = createTcpServer((s) => s.end()).listen(0, '127.0.0.1');
-  const http = createHttpServer((_q, s) => s.end('ok')).listen(0, '127.0.0.1');
-  const certs = await generateTestCerts();
-  const tls = await startTlsServer(certs.valid);
-  await sleep(50);
-  const tcpPort = (tcp.address() as AddressInfo).port;
-  const httpPort = (http.address() as AddressInfo).port;
-  const every = { interval: '10s', timeout: '5s' };
-  const checks = [
-    { id: 'dns', kind: 'dns', spec: { name: 'db.bench', server: dns.address } },
-    { id: 'tcp', kind: 'tcp', spec: { host: '127.0.0.1', port: tcpPort } },
-    { id: 'http', kind: 'http', spec: { url: `http://127.0.0.1:${httpPort}/` } },
-    { id: 'tls', kind: 'tls', spec: { host: '127.0.0.1', port: tls.port, serverName: 'localhost', caFile: certs.caFile } },
-    { id: 'disk', kind: 'disk', spec: { path: dir, warnFreePercent: 0, failFreePercent: 0 } },
-    { id: 'mount', kind: 'mount', spec: { path: '/' } },
-    { id: 'file', kind: 'file', spec: { path: join(dir, 'file.txt') } },
-    { id: 'env', kind: 'env', spec: { required: [{ name: 'HOME' }] } },
-    { id: 'clock', kind: 'clock', spec: { source: 'collector', server: receiver.url, warnSkew: '5s', failSkew: '10s' } },
-    { id: 'cgroup', kind: 'cgroup', spec: {} },
-    { id: 'process', kind: 'process', spec: { match: { name: 'node' } } },
-    { id: 'port', kind: 'port', spec: { port: tcpPort } },
-    { id: 'exec', kind: 'exec', spec: { argv: ['/bin/true'] } },
-    { id: 'fd', kind: 'fd', spec: {} },
-  ].map((c) => ({ ...c, ...every }));
+  const targets = await startCheckTargets(dir, receiver.url);
+  const checks = targets.checks;
   const config = {
     collector: { url: receiver.url },
     spool: { dir: join(dir, 'spool') },
@@ -135,11 +93,7 @@ async function main(): Promise<void> {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
     await receiver.stop();
-    await dns.close();
-    await tls.close();
-    tcp.close();
-    http.close();
-    await certs.cleanup();
+    await targets.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
