@@ -26,6 +26,7 @@ e += `
 | 2 | usage error (\`PODPULSE_ERR_USAGE\`) |
 | 3 | the program or subcommand is not implemented yet (\`PODPULSE_ERR_NOT_IMPLEMENTED\`) |
 | 70 | internal error (\`PODPULSE_ERR_INTERNAL\`) |
+| 86 | the daemon went over its own memory or CPU limit and exited rather than hurt the application |
 `;
 writeFileSync(new URL('../docs/errors.md', import.meta.url), e);
 
