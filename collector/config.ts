@@ -41,6 +41,12 @@ export const CollectorConfig = z.strictObject({
       if (a.mode === 'static' && !a.tokensFile) ctx.addIssue({ code: 'custom', path: ['tokensFile'], message: 'is required when mode is static' });
     })
     .default({ mode: 'tokenreview', audience: 'podpulse', cacheSize: 20_000 }),
+  operators: z
+    .strictObject({
+      /** YAML/JSON file of operator API tokens with roles (collector/auth/operator-auth.ts); without it the operator API answers 401, except under --insecure-no-auth. */
+      tokensFile: z.string().max(4096).optional(),
+    })
+    .default({}),
   limits: z
     .strictObject({
       bodyBytes: byteSize.default('1Mi'),
@@ -79,6 +85,7 @@ export const COLLECTOR_ENV = {
   PODPULSE_AUTH_MODE: 'auth.mode',
   PODPULSE_AUTH_KUBECONFIG: 'auth.kubeconfig',
   PODPULSE_AUTH_TOKENS_FILE: 'auth.tokensFile',
+  PODPULSE_OPERATOR_TOKENS_FILE: 'operators.tokensFile',
   PODPULSE_LOG_LEVEL: 'log.level',
 } as const;
 

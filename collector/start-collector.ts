@@ -4,16 +4,30 @@ import { ms } from '../src/units.ts';
 import { buildServer } from './api/build-server.ts';
 import type { AgentHints } from './api/heartbeats-route.ts';
 import { IngestMetrics } from './api/ingest-metrics.ts';
+import type { FastifyInstance } from 'fastify';
+import type { Authenticator } from './auth/agent-identity.ts';
 import { createAuthenticator } from './auth/create-authenticator.ts';
+import { OperatorAuth } from './auth/operator-auth.ts';
 import { bytes, type CollectorConfig } from './config.ts';
 import { GroupCommitter, type OnCommitted } from './ingest/group-committer.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 
+/** What a route group needs from the running collector. */
+export interface CollectorContext {
+  config: CollectorConfig;
+  log: Logger;
+  store: Store;
+  authenticator: Authenticator;
+  operatorAuth: OperatorAuth;
+}
+
 export interface StartOptions {
   /** The diagnosis seam: called after each committed batch with the new heartbeats. */
   onCommitted?: OnCommitted;
   hints?: AgentHints;
+  /** Extra route groups, registered after the built-in ones. */
+  routes?: readonly ((app: FastifyInstance, ctx: CollectorContext) => void)[];
 }
 
 export interface RunningCollector {
@@ -33,6 +47,9 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
     log.warn({ auth: 'none' }, msg);
     process.stderr.write(`\n*** ${msg} ***\n\n`);
   }
+  const operatorAuth = authenticator.mode === 'none' ? OperatorAuth.none() : config.operators.tokensFile ? OperatorAuth.fromFile(config.operators.tokensFile) : OperatorAuth.fromTokens({ tokens: [] });
+  if (operatorAuth.mode === 'tokens' && !config.operators.tokensFile) log.warn('no operators.tokensFile: the operator API answers 401 to everyone');
+  const ctx: CollectorContext = { config, log, store, authenticator, operatorAuth };
   const metrics = new IngestMetrics(store.kind);
   const committer = new GroupCommitter({
     store,
@@ -53,6 +70,7 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
     limits: { bodyBytes: bytes(config.limits.bodyBytes), decompressedBytes: bytes(config.limits.decompressedBytes) },
     retryAfterSeconds: Math.max(1, Math.ceil(ms(config.limits.retryAfter) / 1000)),
     ...(opts.hints ? { hints: opts.hints } : {}),
+    routes: (opts.routes ?? []).map((r) => (a: FastifyInstance) => r(a, ctx)),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const addr = app.server.address() as AddressInfo;

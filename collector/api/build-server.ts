@@ -17,6 +17,8 @@ export interface ServerOptions {
   limits: BodyLimits;
   hints?: AgentHints;
   retryAfterSeconds?: number;
+  /** Route groups beyond ingest (read API, control plane, admission webhook), each registering its own routes. */
+  routes?: readonly ((app: FastifyInstance) => void)[];
 }
 
 /**
@@ -51,6 +53,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'PODPULSE_ERR_PROTOCOL', 'not_found', `no route ${req.method} ${req.url.slice(0, 200)}`)));
 
   heartbeatsRoute(app, opts);
+  for (const register of opts.routes ?? []) register(app);
 
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { API_VERSION } from '../../src/protocol/common.ts';
 import type { HeartbeatAck, Heartbeat } from '../../src/protocol/heartbeat.ts';
-import { bearerToken, instanceMismatch, type AgentIdentity, type Authenticator } from '../auth/agent-identity.ts';
+import { instanceMismatch, type AgentIdentity, type Authenticator } from '../auth/agent-identity.ts';
+import { agentAuthHook } from './agent-auth-hook.ts';
 import { QueueFullError, type GroupCommitter } from '../ingest/group-committer.ts';
 import { parseHeartbeatBody } from '../ingest/parse-heartbeat-body.ts';
 import { HttpError } from './http-error.ts';
@@ -26,27 +27,12 @@ export interface HeartbeatsRouteOptions {
 /** At most this many violations in a 400: a batch of 1,000 bad heartbeats does not become a megabyte of errors. */
 const MAX_VIOLATIONS = 100;
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    agent?: AgentIdentity;
-  }
-}
-
 /** `POST /v1/heartbeats`: authenticate, validate, check the identity covers every instance, group-commit, answer 202. */
 export function heartbeatsRoute(app: FastifyInstance, opts: HeartbeatsRouteOptions): void {
   const retry = String(opts.retryAfterSeconds ?? 1);
   const hints = opts.hints ?? echoHints;
 
-  // Authentication runs before the body is read: an unauthenticated client costs no parsing.
-  const authenticate = async (req: FastifyRequest): Promise<void> => {
-    const r = await opts.authenticator.authenticate(bearerToken(req.headers.authorization));
-    if (r.ok) {
-      req.agent = r.identity;
-      return;
-    }
-    if (r.reason === 'unavailable') throw new HttpError(503, 'PODPULSE_ERR_OVERLOADED', 'unavailable', r.message, { headers: { 'retry-after': retry } });
-    throw new HttpError(401, 'PODPULSE_ERR_UNAUTHENTICATED', 'unauthenticated', r.message, { headers: { 'www-authenticate': 'Bearer realm="podpulse"' } });
-  };
+  const authenticate = agentAuthHook(opts.authenticator, opts.retryAfterSeconds);
 
   app.post('/v1/heartbeats', { onRequest: authenticate }, async (req, reply) => {
     const started = performance.now();
