@@ -17,6 +17,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // The real kube-apiserver tier (PODPULSE_K8S=1); tests read it with inject('realApiserver').
+          globalSetup: ['test/helpers/real-apiserver.global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
