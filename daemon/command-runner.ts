@@ -1,6 +1,8 @@
 import { CollectorUnavailableError, retryDelay, type CollectorClient } from '../src/agent/collector-client.ts';
+import { instanceFromEnv } from '../src/agent/identity.ts';
 import type { Logger } from '../src/log/logger.ts';
 import { Command, MAX_COMMAND_OUTPUT, type CommandResult, type CommandTemplate } from '../src/protocol/command.ts';
+import type { Instance } from '../src/protocol/heartbeat.ts';
 import { parseWith } from '../src/protocol/parse.ts';
 import { ms } from '../src/units.ts';
 import { matchCommand } from './match-command.ts';
@@ -11,6 +13,11 @@ export interface CommandRunnerOptions {
   log: Logger;
   /** Read on every command, so SIGHUP changes apply to the next one. */
   settings: () => { allowlist: readonly CommandTemplate[]; maxConcurrent: number; pollWait: number };
+  /**
+   * The pod the commands are for, sent as query parameters: a token bound to an app rather than a pod does not say
+   * which pod polls. The downward-API identity by default, the same the heartbeats carry.
+   */
+  instance?: Pick<Instance, 'podUid' | 'namespace' | 'pod'>;
 }
 
 /**
@@ -20,6 +27,7 @@ export interface CommandRunnerOptions {
  */
 export class CommandRunner {
   readonly #opts: CommandRunnerOptions;
+  readonly #who: string;
   readonly #running = new Set<Promise<void>>();
   #stopped = true;
   #poll: AbortController | undefined;
@@ -29,6 +37,8 @@ export class CommandRunner {
 
   constructor(opts: CommandRunnerOptions) {
     this.#opts = opts;
+    const i = opts.instance ?? instanceFromEnv(process.env).instance;
+    this.#who = new URLSearchParams({ podUid: i.podUid, namespace: i.namespace, pod: i.pod }).toString();
   }
 
   start(): void {
@@ -75,7 +85,7 @@ export class CommandRunner {
     const wait = this.#opts.settings().pollWait;
     this.#poll = new AbortController();
     try {
-      const res = await this.#opts.client.request({ method: 'GET', path: `/v1/agent/commands?wait=${wait}`, signal: this.#poll.signal, timeoutMs: (wait + 10) * 1000 });
+      const res = await this.#opts.client.request({ method: 'GET', path: `/v1/agent/commands?wait=${wait}&${this.#who}`, signal: this.#poll.signal, timeoutMs: (wait + 10) * 1000 });
       if (res.status === 204) return [];
       if (res.status !== 200) throw new Error(`command poll answered HTTP ${res.status}`);
       const body = res.json<unknown>();
@@ -135,7 +145,7 @@ export class CommandRunner {
   async #post(result: CommandResult): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
-        const res = await this.#opts.client.request({ method: 'POST', path: `/v1/agent/commands/${result.id}/result`, body: result });
+        const res = await this.#opts.client.request({ method: 'POST', path: `/v1/agent/commands/${result.id}/result?${this.#who}`, body: result });
         if (res.status < 300 || (res.status >= 400 && res.status < 500 && res.status !== 429)) {
           if (res.status >= 400) this.#opts.log.warn({ commandId: result.id, status: res.status }, 'collector rejected the command result');
           return;

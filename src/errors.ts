@@ -55,9 +55,37 @@ export const ERROR_CODES = {
     meaning: 'The collector\'s write queue is full, or an upstream it needs (the apiserver for TokenReview) did not answer.',
     fix: 'Retry after the `Retry-After` seconds (the sidecar does this and spools meanwhile); add replicas or a faster store if it persists.',
   },
+  PODPULSE_ERR_NOT_FOUND: {
+    meaning: 'The operator or agent API has no such object: instance, command, config revision, release or rollout.',
+    fix: 'Check the id or name in the request; list the collection (e.g. `podpulse instances`) to find the right one.',
+  },
+  PODPULSE_ERR_CONFLICT: {
+    meaning: 'The object changed or already ended: a command result posted twice with different contents, or a write racing another.',
+    fix: 'Read the object again and retry with its current state.',
+  },
+  PODPULSE_ERR_COMMAND_REJECTED: {
+    meaning: 'A command request was refused before anything was queued: unknown template, a param missing, undeclared or failing its regex, or a selector matching no instance or more than its maxFanOut.',
+    fix: 'Use a template listed in the collector\'s `commands.templates`, give every param it declares matching its pattern, and narrow the selector or raise `target.maxFanOut` (at most `commands.maxFanOut`).',
+  },
+  PODPULSE_ERR_RULE_INVALID: {
+    meaning: 'A diagnosis rule was refused: it does not parse or type-check as CEL, names an unknown kind or field, tests a field with a value of the wrong type, or breaks the DSL\'s shape.',
+    fix: 'Correct the rule at the path named in the message (e.g. `PodSidecarNotReady.checkField[0].subField`); the rules already loaded stay in force.',
+  },
+  PODPULSE_ERR_RELEASE_REJECTED: {
+    meaning: 'A worker release upload was refused: no or a bad manifest, a bundle whose sha256 or size differs from the manifest, or an ed25519 signature that does not verify against the collector\'s `releases.publicKeys`.',
+    fix: 'Build with `podpulse release build`, sign with `podpulse release sign` using a private key whose public key is configured on the collector, and upload the bundle unmodified.',
+  },
+  PODPULSE_ERR_ROLLOUT_REJECTED: {
+    meaning: 'A rollout request or action was refused: its target version is not a stored release, another rollout of the same instances is in progress, or the action does not fit its status.',
+    fix: 'Publish the release first (`podpulse release list` shows what is stored), finish or abort the rollout in progress, and check the rollout\'s status before pausing, resuming or aborting it.',
+  },
   PODPULSE_ERR_INTERNAL: {
     meaning: 'An unexpected internal failure; the message and its cause say where.',
     fix: 'Report it with the log line; it is a bug.',
+  },
+  PODPULSE_ERR_KUBE_API: {
+    meaning: 'A Kubernetes API request the collector needed (a pod or namespace list, its webhook Secret or configuration) failed or was refused.',
+    fix: 'Check that the apiserver is reachable from the collector and that its ServiceAccount has the RBAC of manifests/base; the message names the request and the HTTP status.',
   },
 } as const satisfies Record<string, { meaning: string; fix: string }>;
 

@@ -1,6 +1,7 @@
 import type { DiagnosisEvent, Heartbeat } from '../../src/protocol/index.ts';
 import { formatDuration } from '../../src/units.ts';
 import { EventBook } from '../events/event-lifecycle.ts';
+import { AppUnavailableTracker } from './app-unavailable.ts';
 import { resolveDiagnosisOptions, type DiagnosisOptions, type DiagnosisOptionsInput } from './diagnosis-config.ts';
 import { CHECK_GROUPS, FLAP_GROUPS, FleetCorrelator, PROBE_GROUPS } from './fleet-correlator.ts';
 import { InstanceState, type StepOutput } from './instance-state.ts';
@@ -36,6 +37,7 @@ export class Diagnoser {
   private readonly probeCorrelator: FleetCorrelator;
   private readonly massSilence: MassSilenceDetector;
   private readonly silence: SilenceRouter;
+  private readonly appUnavailable: AppUnavailableTracker;
 
   constructor(options: DiagnosisOptionsInput = {}) {
     this.opts = resolveDiagnosisOptions(options);
@@ -48,6 +50,7 @@ export class Diagnoser {
     this.probeCorrelator = new FleetCorrelator({ ...group, kind: PROBE_GROUPS });
     this.massSilence = new MassSilenceDetector(this.opts.massSilence);
     this.silence = new SilenceRouter({ book: this.book, kube: this.kube, massSilence: this.massSilence });
+    this.appUnavailable = new AppUnavailableTracker({ book: this.book, kube: this.kube });
   }
 
   /** Feeds heartbeats that were committed at `receivedAt`. */
@@ -100,6 +103,7 @@ export class Diagnoser {
       for (const uid of ms.cleared) this.instances.get(uid)?.restartSilence(now, out);
       this.route(out, now);
     }
+    this.appUnavailable.tick(now);
     this.book.flush(now);
     return { transitions: out.transitions, events: this.book.take() };
   }
@@ -142,6 +146,7 @@ export class Diagnoser {
       switch (c.problem.kind) {
         case 'check':
           this.correlator.apply(c);
+          this.appUnavailable.apply(c);
           break;
         case 'silent': {
           const st = this.instances.get(c.problem.podUid);
@@ -165,6 +170,7 @@ export class Diagnoser {
   private retireNow(st: InstanceState, at: number, reason: string, out: StepOutput): void {
     st.retire(at, reason, out);
     this.massSilence.forget(st.podUid);
+    this.appUnavailable.forget(st.podUid, at);
   }
 
   private forget(uid: string): void {

@@ -13,6 +13,16 @@ export interface PodFacts {
   terminationReason?: string;
   /** The app's workload reports no available replicas. */
   appUnavailable?: boolean;
+  /** `status.phase`. */
+  phase?: string;
+  /** `spec.nodeName`. */
+  node?: string;
+  /** The pod's Ready condition. */
+  ready?: boolean;
+  /** The sidecar container is in CrashLoopBackOff, or has restarted and is not ready. */
+  sidecarRestarting?: boolean;
+  /** Set when the pod's end was planned (its ReplicaSet scaled to zero, a completed rollout): retire quietly. */
+  retiredBy?: string;
 }
 
 /** What Kubernetes says about a node. */
@@ -21,6 +31,8 @@ export interface NodeFacts {
   ready?: boolean;
   /** `topology.kubernetes.io/zone`. */
   zone?: string;
+  /** The Ready condition's status as given: `True`, `False` or `Unknown`. */
+  readyStatus?: string;
 }
 
 /**
@@ -51,17 +63,24 @@ export type SilentVerdict =
 export function silentVerdict(kube: KubeFacts, podUid: string, node: string | undefined, where: string, baseSummary: string): SilentVerdict {
   const pod = kube.podFacts(podUid);
   if (pod.deleted) return { action: 'retire', reason: 'pod deleted' };
+  if (pod.retiredBy) return { action: 'retire', reason: `pod ${pod.retiredBy}` };
   const evidence: EvidenceItem[] = [];
   const named = pod.terminationReason ? ` (last termination: ${pod.terminationReason})` : '';
   if (pod.terminationReason) evidence.push({ kind: 'kubernetes', subject: where, field: 'lastState.terminated.reason', value: pod.terminationReason });
   if (pod.appUnavailable) evidence.push({ kind: 'kubernetes', subject: where, field: 'app.available', value: false });
-  if (node !== undefined && kube.nodeFacts(node).ready === false) {
-    evidence.push({ kind: 'kubernetes', subject: `node/${node}`, field: 'Ready', value: false });
-    return { action: 'event', type: 'node-lost', groupKey: node, summary: `node ${node} is not ready: its instances went silent`, evidence };
+  const onNode = node ?? pod.node;
+  const nf = onNode !== undefined ? kube.nodeFacts(onNode) : undefined;
+  if (onNode !== undefined && nf?.ready === false) {
+    evidence.push({ kind: 'kubernetes', subject: `node/${onNode}`, field: 'status.conditions[type=Ready].status', value: nf.readyStatus ?? false });
+    return { action: 'event', type: 'node-lost', groupKey: onNode, summary: `node ${onNode} is not ready: its instances went silent`, evidence };
   }
-  if (pod.sidecarReady === false) {
-    evidence.push({ kind: 'kubernetes', subject: where, field: 'containerStatuses[podpulse].ready', value: false });
-    return { action: 'event', type: 'probe-down', groupKey: podUid, summary: `probe sidecar on ${where} is not ready${named}`, evidence };
+  // The sidecar is down while the pod itself runs: the probe is what failed, not the app.
+  if (pod.phase !== undefined && pod.phase !== 'Running' && pod.phase !== 'Pending') {
+    evidence.push({ kind: 'kubernetes', subject: where, field: 'status.phase', value: pod.phase });
+  } else if (pod.sidecarReady === false || pod.sidecarRestarting === true) {
+    evidence.push({ kind: 'kubernetes', subject: where, field: 'containerStatuses[podpulse].ready', value: pod.sidecarReady ?? false });
+    if (pod.sidecarRestarting) evidence.push({ kind: 'kubernetes', subject: where, field: 'containerStatuses[podpulse].restarting', value: true });
+    return { action: 'event', type: 'probe-down', groupKey: podUid, summary: `probe sidecar on ${where} is ${pod.sidecarRestarting ? 'restarting' : 'not ready'}${named}`, evidence };
   }
   return { action: 'event', type: 'instance-silent', groupKey: podUid, summary: `${baseSummary}${named}`, evidence };
 }

@@ -22,6 +22,8 @@ export interface WebhookSinkOptions {
   dispatcher?: Dispatcher;
   /** Called when an event is given up: a 4xx the receiver will never accept, attempts exhausted, or queue full. */
   onDrop?: (event: DiagnosisEvent, reason: string) => void;
+  /** Called when an event was accepted with a 2xx. */
+  onDelivered?: (event: DiagnosisEvent) => void;
   /** Called on each failed attempt that will be retried. */
   onRetry?: (event: DiagnosisEvent, attempt: number, reason: string, delayMs: number) => void;
 }
@@ -45,7 +47,7 @@ type Attempt = { ok: true } | { ok: false; retry: boolean; reason: string };
  */
 export class WebhookSink {
   private readonly queue: Item[] = [];
-  private readonly opts: Required<Omit<WebhookSinkOptions, 'dispatcher' | 'onDrop' | 'onRetry'>> & Pick<WebhookSinkOptions, 'dispatcher' | 'onDrop' | 'onRetry'>;
+  private readonly opts: Required<Omit<WebhookSinkOptions, 'dispatcher' | 'onDrop' | 'onRetry' | 'onDelivered'>> & Pick<WebhookSinkOptions, 'dispatcher' | 'onDrop' | 'onRetry' | 'onDelivered'>;
   private wake: (() => void) | undefined;
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
@@ -100,6 +102,7 @@ export class WebhookSink {
       if (result.ok) {
         this.queue.shift();
         this.stats.delivered++;
+        this.opts.onDelivered?.(item.event);
         continue;
       }
       if (!result.retry || item.attempts >= this.opts.maxAttempts) {
