@@ -1,20 +1,28 @@
-# One image for the sidecar daemon and the collector. Build stage bundles with esbuild; the runtime stage carries
-# only the bundles and the production dependencies that stay external.
-# Not yet verified by a container build in CI (no Docker engine there); the delivery capability completes it
-# (tini as PID 1, troubleshooting tools, read-only root filesystem checks).
+# One image for the sidecar (daemon + worker) and the collector.
+#   collector: the default command (see manifests/base/deployment.yaml)
+#   sidecar:   /usr/bin/tini -s -- /opt/podpulse/bin/podpulse-sidecar (set by the injection webhook)
+# The bundles are self-contained (esbuild), so the runtime stage carries no node_modules and no npm. It runs as
+# uid 65532 and writes nothing outside its mounted volumes, so it works with a read-only root filesystem.
+# test/integration/webhook/image.test.ts checks these properties (no container engine in CI).
+
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN node build.mjs && npm prune --omit=dev
+RUN node build.mjs
 
 FROM node:24-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends tini ca-certificates && rm -rf /var/lib/apt/lists/*
+# tini reaps the worker and command children; curl, dig (dnsutils), ip/ss (iproute2), ps (procps) and nc are the
+# tools the default command templates run, so troubleshooting works even when the app image is distroless.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini ca-certificates curl dnsutils iproute2 procps netcat-openbsd \
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 WORKDIR /opt/podpulse
-COPY --from=build /src/dist ./dist
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/package.json ./
+COPY --from=build /src/dist/ ./dist/
+COPY --chmod=0755 docker/podpulse-sidecar ./bin/podpulse-sidecar
+ENV NODE_ENV=production
 USER 65532:65532
 ENTRYPOINT ["/usr/bin/tini", "--", "node"]
-CMD ["dist/collector.mjs"]
+CMD ["/opt/podpulse/dist/collector.mjs"]

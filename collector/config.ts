@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { LogConfig } from '../src/config/common-config.ts';
-import { byteSize, duration, hostname } from '../src/protocol/common.ts';
+import { byteSize, duration, hostname, identifier } from '../src/protocol/common.ts';
 import { parseBytes, parseDuration } from '../src/units.ts';
+import { WebhookConfig } from './webhook/webhook-config.ts';
+import { CollectorCommandTemplate } from './control/commands/command-templates.ts';
 
 const maxDuration = (max: string) => duration.refine((s) => parseDuration(s)! <= parseDuration(max)!, { error: `must be at most ${max}` });
 
@@ -60,6 +62,55 @@ export const CollectorConfig = z.strictObject({
       retryAfter: duration.default('1s'),
     })
     .default({ bodyBytes: '1Mi', decompressedBytes: '8Mi', queueHeartbeats: 20_000, batchHeartbeats: 1000, commitDelay: '2ms', retryAfter: '1s' }),
+  commands: z
+    .strictObject({
+      /** Templates the collector may request (YAML/JSON `{templates: [...]}`), added to `templates`; each pod still runs only what its own allowlist holds. */
+      templatesFile: z.string().max(4096).optional(),
+      templates: z.array(CollectorCommandTemplate).max(256).default([]),
+      /** A queued command not picked up by its pod within this time expires. */
+      ttl: duration.default('5m'),
+      /** A delivered command whose result has not come within this time is marked lost (a later result still counts). */
+      resultTimeout: duration.default('10m'),
+      /** The largest `maxFanOut` a request may give. */
+      maxFanOut: z.number().int().min(1).max(10_000).default(500),
+      /** Longest long poll (seconds) an agent may ask for with `?wait=`. */
+      maxWait: z.number().int().min(1).max(60).default(30),
+      /** How often each replica re-reads the queue (commands queued on another replica, expiry, heartbeat hints). */
+      refreshInterval: maxDuration('30s').default('1s'),
+    })
+    .prefault({}),
+  /** The config center (collector/control/config-center/). */
+  configCenter: z
+    .strictObject({
+      /** How often each replica checks whether documents, releases or rollouts changed on another replica. */
+      refreshInterval: maxDuration('60s').default('2s'),
+    })
+    .prefault({}),
+  /** Signed worker releases (collector/control/releases/). */
+  releases: z
+    .strictObject({
+      /** Where bundles are kept; `releases/` beside the SQLite file by default (shared storage for several replicas). */
+      dir: z.string().min(1).max(4096).optional(),
+      /** ed25519 public keys an upload must verify against (the daemons check again with their own keys). */
+      publicKeys: z
+        .array(
+          z.strictObject({ keyId: identifier, pem: z.string().max(8192).optional(), pemFile: z.string().min(1).max(4096).optional() })
+            .refine((k) => (k.pem === undefined) !== (k.pemFile === undefined), { error: 'give exactly one of pem and pemFile' }),
+        )
+        .max(32)
+        .default([]),
+      /** Base URL agents download releases from; by default the URL each agent reached the collector by. */
+      publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+      maxBytes: byteSize.default('64Mi'),
+    })
+    .prefault({}),
+  /** Gray rollouts (collector/control/rollouts/). */
+  rollouts: z
+    .strictObject({
+      /** How often running rollouts are analysed and moved on. */
+      tickInterval: maxDuration('60s').default('5s'),
+    })
+    .prefault({}),
   retention: z
     .strictObject({
       transitions: duration.default('720h'),
@@ -67,9 +118,78 @@ export const CollectorConfig = z.strictObject({
       events: duration.default('720h'),
       dedup: duration.default('24h'),
       instances: duration.default('168h'),
+      /** Queued commands with their per-instance results. */
+      commands: duration.default('720h'),
+      /** Audit log entries. */
+      audit: duration.default('2160h'),
       pruneEvery: duration.default('10m'),
     })
-    .default({ transitions: '720h', rollups: '840h', events: '720h', dedup: '24h', instances: '168h', pruneEvery: '10m' }),
+    .default({ transitions: '720h', rollups: '840h', events: '720h', dedup: '24h', instances: '168h', commands: '720h', audit: '2160h', pruneEvery: '10m' }),
+  /** Per-instance and fleet diagnosis (collector/diagnosis/); durations as strings, mapped by diagnosis-options.ts. */
+  diagnosis: z
+    .strictObject({
+      /** Run the time-driven part (silence, `for` durations, hysteresis) on this replica; leader election may switch it. */
+      timeDriven: z.boolean().default(true),
+      /** How often the time-driven part runs: the precision of `for` durations and silence. */
+      tickInterval: duration.default('1s'),
+      checks: z.strictObject({ for: duration.default('30s'), resolveFor: duration.default('30s') }).default({ for: '30s', resolveFor: '30s' }),
+      silent: z
+        .strictObject({ intervalMultiplier: z.number().min(1).max(100).default(3), minThreshold: duration.default('30s'), for: duration.default('30s') })
+        .default({ intervalMultiplier: 3, minThreshold: '30s', for: '30s' }),
+      probeBroken: z.strictObject({ for: duration.default('30s'), resolveFor: duration.default('30s') }).default({ for: '30s', resolveFor: '30s' }),
+      flap: z
+        .strictObject({ maxTransitions: z.number().int().min(2).max(1000).default(6), window: duration.default('5m'), calm: duration.default('5m'), for: duration.default('15s') })
+        .default({ maxTransitions: 6, window: '5m', calm: '5m', for: '15s' }),
+      /** A heartbeat sent longer ago than max(silent threshold, this) is a replay: history and SLA only, never events. */
+      replayMaxAge: duration.default('60s'),
+      /** Instances failing the same dependency target that make one grouped event. */
+      groupMinInstances: z.number().int().min(2).max(100_000).default(3),
+      /** More than `share` of the fleet (and at least minCount) silent within `window`: suspect ingest, hold per-instance events. */
+      massSilence: z
+        .strictObject({ share: z.number().gt(0).max(1).default(0.3), minCount: z.number().int().min(1).default(10), window: duration.default('60s') })
+        .default({ share: 0.3, minCount: 10, window: '60s' }),
+      forget: z.strictObject({ retired: duration.default('5m'), silent: duration.default('1h') }).default({ retired: '5m', silent: '1h' }),
+      /** Node name → zone, for naming the common factor of a group outside a cluster. */
+      nodeZones: z.record(z.string().min(1).max(253), z.string().min(1).max(63)).default({}),
+    })
+    .default({
+      timeDriven: true, tickInterval: '1s', checks: { for: '30s', resolveFor: '30s' }, silent: { intervalMultiplier: 3, minThreshold: '30s', for: '30s' },
+      probeBroken: { for: '30s', resolveFor: '30s' }, flap: { maxTransitions: 6, window: '5m', calm: '5m', for: '15s' }, replayMaxAge: '60s',
+      groupMinInstances: 3, massSilence: { share: 0.3, minCount: 10, window: '60s' }, forget: { retired: '5m', silent: '1h' }, nodeZones: {},
+    }),
+  /** Diagnosis events: how they are stored and where they are sent. */
+  events: z
+    .strictObject({
+      /** CloudEvents `source` of every event. */
+      source: z.string().min(1).max(512).default('/podpulse/collector'),
+      /** A firing event's content updates are emitted at most this often (severity changes at once). */
+      updateMinInterval: duration.default('60s'),
+      /** Firing events stored before a restart and not re-raised by the diagnosis within this time are resolved. */
+      staleAfterRestart: duration.default('10m'),
+      /** The generic webhook sink: JSON CloudEvents, `X-Podpulse-Signature: sha256=<hmac>`, retried with backoff. */
+      webhook: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+          /** Shared HMAC secret, or a file holding it (env PODPULSE_EVENTS_WEBHOOK_SECRET). */
+          secret: z.string().min(16).max(4096).optional(),
+          secretFile: z.string().min(1).max(4096).optional(),
+          timeout: duration.default('10s'),
+          queueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
+          retry: z
+            .strictObject({
+              baseDelay: duration.default('500ms'),
+              maxDelay: duration.default('60s'),
+              /** 0: retry until delivered (at-least-once while the process lives). */
+              maxAttempts: z.number().int().min(0).max(1_000_000).default(0),
+            })
+            .default({ baseDelay: '500ms', maxDelay: '60s', maxAttempts: 0 }),
+        })
+        .refine((w) => (w.secret === undefined) !== (w.secretFile === undefined), { error: 'give exactly one of secret and secretFile', path: ['secret'] })
+        .optional(),
+    })
+    .default({ source: '/podpulse/collector', updateMinInterval: '60s', staleAfterRestart: '10m' }),
+  /** The admission webhook that injects the sidecar (collector/webhook/, docs/delivery.md). */
+  webhook: WebhookConfig.prefault({}),
   log: LogConfig,
 });
 export type CollectorConfig = z.output<typeof CollectorConfig>;
@@ -86,7 +206,15 @@ export const COLLECTOR_ENV = {
   PODPULSE_AUTH_KUBECONFIG: 'auth.kubeconfig',
   PODPULSE_AUTH_TOKENS_FILE: 'auth.tokensFile',
   PODPULSE_OPERATOR_TOKENS_FILE: 'operators.tokensFile',
+  PODPULSE_COMMAND_TEMPLATES_FILE: 'commands.templatesFile',
+  PODPULSE_EVENTS_WEBHOOK_URL: 'events.webhook.url',
+  PODPULSE_EVENTS_WEBHOOK_SECRET: 'events.webhook.secret',
   PODPULSE_LOG_LEVEL: 'log.level',
+  PODPULSE_WEBHOOK_ENABLED: 'webhook.enabled',
+  PODPULSE_WEBHOOK_PORT: 'webhook.listen.port',
+  PODPULSE_WEBHOOK_TLS_MODE: 'webhook.tls.mode',
+  PODPULSE_NAMESPACE: 'webhook.namespace',
+  PODPULSE_SIDECAR_IMAGE: 'webhook.injection.image',
 } as const;
 
 /** Byte sizes as numbers (the schema has validated them). */

@@ -9,8 +9,17 @@ import type { Authenticator } from './auth/agent-identity.ts';
 import { createAuthenticator } from './auth/create-authenticator.ts';
 import { OperatorAuth } from './auth/operator-auth.ts';
 import { bytes, type CollectorConfig } from './config.ts';
+import { registerAuditHook } from './control/audit/audit-hook.ts';
+import { AuditLog } from './control/audit/audit-log.ts';
+import { auditRoute } from './control/audit/audit-route.ts';
+import { createCommandChannel } from './control/commands/command-channel.ts';
 import { GroupCommitter, type OnCommitted } from './ingest/group-committer.ts';
+import { readRoutes } from './api/read/read-routes.ts';
+import { startControlPlane } from './control/control-plane.ts';
+import { DiagnosisRuntime, type DiagnosisControl } from './diagnosis/diagnosis-runtime.ts';
 import { openStore } from './store/open-store.ts';
+import { injectionRoutes } from './webhook/injection-routes.ts';
+import { startWebhook, type RunningWebhook } from './webhook/start-webhook.ts';
 import type { Store } from './store/store.ts';
 
 /** What a route group needs from the running collector. */
@@ -20,19 +29,29 @@ export interface CollectorContext {
   store: Store;
   authenticator: Authenticator;
   operatorAuth: OperatorAuth;
+  /** The audit log: mutating operator requests are audited by a hook; routes add details through `req.audit`. */
+  audit: AuditLog;
+  /** The running diagnosis: what it holds in memory (instances, open events) beyond the store. */
+  diagnosis: DiagnosisRuntime;
 }
 
 export interface StartOptions {
-  /** The diagnosis seam: called after each committed batch with the new heartbeats. */
+  /** Called after each committed batch with the new heartbeats, after the built-in diagnosis has seen them. */
   onCommitted?: OnCommitted;
   hints?: AgentHints;
   /** Extra route groups, registered after the built-in ones. */
   routes?: readonly ((app: FastifyInstance, ctx: CollectorContext) => void)[];
+  /** Whether this replica leads (leader election); the webhook's caBundle is patched by the leader only. */
+  isLeader?: () => boolean;
 }
 
 export interface RunningCollector {
   url: string;
   store: Store;
+  /** For the watch engine: Kubernetes facts, and whether this replica runs the time-driven diagnosis (leader). */
+  diagnosis: DiagnosisControl & Pick<DiagnosisRuntime, 'tick' | 'settled' | 'diagnoser'>;
+  /** The admission webhook's TLS listener, when `webhook.enabled`. */
+  webhook?: RunningWebhook;
   /** Stops accepting, answers in-flight requests after their commit, closes the store. */
   close(): Promise<void>;
 }
@@ -49,15 +68,44 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
   }
   const operatorAuth = authenticator.mode === 'none' ? OperatorAuth.none() : config.operators.tokensFile ? OperatorAuth.fromFile(config.operators.tokensFile) : OperatorAuth.fromTokens({ tokens: [] });
   if (operatorAuth.mode === 'tokens' && !config.operators.tokensFile) log.warn('no operators.tokensFile: the operator API answers 401 to everyone');
-  const ctx: CollectorContext = { config, log, store, authenticator, operatorAuth };
+  const audit = new AuditLog(store, log.child({ component: 'audit' }));
+  const commands = createCommandChannel({ config: config.commands, store, audit, log: log.child({ component: 'commands' }) });
+  const control = await startControlPlane(config, store, log);
   const metrics = new IngestMetrics(store.kind);
+  metrics.observeFleet(store);
+  const diagnosis = new DiagnosisRuntime({ config, store, log: log.child({ component: 'diagnosis' }), metrics });
+  await diagnosis.start();
+  const extraOnCommitted = opts.onCommitted;
+  const onCommitted: OnCommitted = extraOnCommitted
+    ? (hbs, at) => {
+        diagnosis.onCommitted(hbs, at);
+        extraOnCommitted(hbs, at);
+      }
+    : diagnosis.onCommitted;
+  const ctx: CollectorContext = { config, log, store, authenticator, operatorAuth, audit, diagnosis };
+  const webhook = config.webhook.enabled
+    ? await startWebhook({ config: config.webhook, log, store, ...(opts.isLeader ? { isLeader: opts.isLeader } : {}) }).catch(async (err: unknown) => {
+        // Nothing is listening yet: release what was opened so a caller that handles the error leaks nothing.
+        await commands.close();
+        await diagnosis.close();
+        await authenticator.close?.();
+        await store.close();
+        throw err;
+      })
+    : undefined;
+  const retryAfterSeconds = Math.max(1, Math.ceil(ms(config.limits.retryAfter) / 1000));
+  const baseHints: AgentHints = opts.hints ?? ((id, hbs) => ({ configRevision: control.configRevisionFor(id, hbs), commandsPending: false }));
+  const hints: AgentHints = (id, hbs) => {
+    const h = baseHints(id, hbs);
+    return { ...h, commandsPending: h.commandsPending || commands.commandsPending(id, hbs) };
+  };
   const committer = new GroupCommitter({
     store,
     maxBatchRows: config.limits.batchHeartbeats,
     maxQueuedRows: config.limits.queueHeartbeats,
     lingerMs: ms(config.limits.commitDelay),
     maxInFlight: store.kind === 'postgres' ? Math.max(1, Math.min(4, config.store.maxConnections - 1)) : 1,
-    onCommitted: opts.onCommitted,
+    onCommitted,
     observe: metrics.committerObserver(),
     log: log.child({ component: 'ingest' }),
   });
@@ -68,9 +116,17 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
     authenticator,
     metrics,
     limits: { bodyBytes: bytes(config.limits.bodyBytes), decompressedBytes: bytes(config.limits.decompressedBytes) },
-    retryAfterSeconds: Math.max(1, Math.ceil(ms(config.limits.retryAfter) / 1000)),
-    ...(opts.hints ? { hints: opts.hints } : {}),
-    routes: (opts.routes ?? []).map((r) => (a: FastifyInstance) => r(a, ctx)),
+    retryAfterSeconds,
+    hints,
+    routes: [
+      (a: FastifyInstance) => registerAuditHook(a, { audit, operatorAuth, log }),
+      (a: FastifyInstance) => auditRoute(a, { audit, operatorAuth }),
+      (a: FastifyInstance) => commands.register(a, { authenticator, operatorAuth, retryAfterSeconds, instanceTemplates: (i) => control.center.effectiveFor(i).config.commandTemplates }),
+      (a: FastifyInstance) => readRoutes(a, { store, operatorAuth, diagnosis, metrics }),
+      (a: FastifyInstance) => control.register(a, { authenticator, operatorAuth, retryAfterSeconds }),
+      (a: FastifyInstance) => injectionRoutes(webhook?.reportMissing)(a, ctx),
+      ...(opts.routes ?? []).map((r) => (a: FastifyInstance) => r(a, ctx)),
+    ],
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const addr = app.server.address() as AddressInfo;
@@ -81,7 +137,12 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
   const r = config.retention;
   const retention = { transitionsMs: ms(r.transitions), rollupsMs: ms(r.rollups), eventsMs: ms(r.events), dedupMs: ms(r.dedup), instancesMs: ms(r.instances) };
   const pruner = setInterval(() => {
-    store.prune(retention, Date.now()).then(
+    const now = Date.now();
+    Promise.all([commands.queue.prune(now - ms(r.commands)), audit.prune(now - ms(r.audit))]).then(
+      ([c, a]) => log.debug({ commands: c, audit: a }, 'pruned old commands and audit entries'),
+      (err: unknown) => log.warn({ err }, 'pruning commands and audit entries failed; will retry'),
+    );
+    store.prune(retention, now).then(
       (p) => log.debug({ deleted: p.deleted }, 'pruned old rows'),
       (err: unknown) => log.warn({ err }, 'prune failed; will retry'),
     );
@@ -92,11 +153,18 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
   return {
     url,
     store,
+    diagnosis,
+    ...(webhook ? { webhook } : {}),
     close: () =>
       (closing ??= (async () => {
         clearInterval(pruner);
+        // Long polls are released first, or closing would wait for each to run out its wait.
+        await commands.close();
+        await control.close();
+        await webhook?.close();
         await app.close();
         await committer.close();
+        await diagnosis.close();
         await authenticator.close?.();
         await store.close();
       })()),
