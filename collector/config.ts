@@ -3,6 +3,7 @@ import { LogConfig } from '../src/config/common-config.ts';
 import { byteSize, duration, hostname, identifier } from '../src/protocol/common.ts';
 import { parseBytes, parseDuration } from '../src/units.ts';
 import { WebhookConfig } from './webhook/webhook-config.ts';
+import { EngineConfig } from './engine/engine-config.ts';
 import { CollectorCommandTemplate } from './control/commands/command-templates.ts';
 
 const maxDuration = (max: string) => duration.refine((s) => parseDuration(s)! <= parseDuration(max)!, { error: `must be at most ${max}` });
@@ -190,6 +191,8 @@ export const CollectorConfig = z.strictObject({
     .default({ source: '/podpulse/collector', updateMinInterval: '60s', staleAfterRestart: '10m' }),
   /** The admission webhook that injects the sidecar (collector/webhook/, docs/delivery.md). */
   webhook: WebhookConfig.prefault({}),
+  /** The watch-based diagnosis engine over the Kubernetes API (collector/engine/). */
+  engine: EngineConfig.prefault({}),
   log: LogConfig,
 });
 export type CollectorConfig = z.output<typeof CollectorConfig>;
@@ -215,6 +218,7 @@ export const COLLECTOR_ENV = {
   PODPULSE_WEBHOOK_TLS_MODE: 'webhook.tls.mode',
   PODPULSE_NAMESPACE: 'webhook.namespace',
   PODPULSE_SIDECAR_IMAGE: 'webhook.injection.image',
+  PODPULSE_ENGINE_ENABLED: 'engine.enabled',
 } as const;
 
 /** Byte sizes as numbers (the schema has validated them). */

@@ -21,6 +21,8 @@ import { openStore } from './store/open-store.ts';
 import { injectionRoutes } from './webhook/injection-routes.ts';
 import { startWebhook, type RunningWebhook } from './webhook/start-webhook.ts';
 import type { Store } from './store/store.ts';
+import type { Clock } from './engine/clock.ts';
+import { startEngine, type RunningEngine } from './engine/start-engine.ts';
 
 /** What a route group needs from the running collector. */
 export interface CollectorContext {
@@ -43,6 +45,8 @@ export interface StartOptions {
   routes?: readonly ((app: FastifyInstance, ctx: CollectorContext) => void)[];
   /** Whether this replica leads (leader election); the webhook's caBundle is patched by the leader only. */
   isLeader?: () => boolean;
+  /** For the watch engine (`engine.enabled`): the clock of rule durations (tests pass a ManualClock). */
+  engineClock?: Clock;
 }
 
 export interface RunningCollector {
@@ -52,6 +56,8 @@ export interface RunningCollector {
   diagnosis: DiagnosisControl & Pick<DiagnosisRuntime, 'tick' | 'settled' | 'diagnoser'>;
   /** The admission webhook's TLS listener, when `webhook.enabled`. */
   webhook?: RunningWebhook;
+  /** The watch-based diagnosis engine, when `engine.enabled`. */
+  engine?: RunningEngine;
   /** Stops accepting, answers in-flight requests after their commit, closes the store. */
   close(): Promise<void>;
 }
@@ -83,9 +89,23 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
       }
     : diagnosis.onCommitted;
   const ctx: CollectorContext = { config, log, store, authenticator, operatorAuth, audit, diagnosis };
+  const engine = config.engine.enabled
+    ? await startEngine({
+        config: config.engine,
+        store,
+        log,
+        diagnosis,
+        sidecar: config.webhook.injection.containerName,
+        source: config.events.source,
+        onEvent: (e) => diagnosis.sink?.enqueue(e),
+        ...(opts.engineClock ? { clock: opts.engineClock } : {}),
+      })
+    : undefined;
+  const isLeader = opts.isLeader ?? (engine ? () => engine.isLeader : undefined);
   const webhook = config.webhook.enabled
-    ? await startWebhook({ config: config.webhook, log, store, ...(opts.isLeader ? { isLeader: opts.isLeader } : {}) }).catch(async (err: unknown) => {
+    ? await startWebhook({ config: config.webhook, log, store, ...(isLeader ? { isLeader } : {}) }).catch(async (err: unknown) => {
         // Nothing is listening yet: release what was opened so a caller that handles the error leaks nothing.
+        await engine?.stop();
         await commands.close();
         await diagnosis.close();
         await authenticator.close?.();
@@ -125,6 +145,7 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
       (a: FastifyInstance) => readRoutes(a, { store, operatorAuth, diagnosis, metrics }),
       (a: FastifyInstance) => control.register(a, { authenticator, operatorAuth, retryAfterSeconds }),
       (a: FastifyInstance) => injectionRoutes(webhook?.reportMissing)(a, ctx),
+      ...(engine ? [(a: FastifyInstance) => engine.routes(a, ctx)] : []),
       ...(opts.routes ?? []).map((r) => (a: FastifyInstance) => r(a, ctx)),
     ],
   });
@@ -155,6 +176,7 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
     store,
     diagnosis,
     ...(webhook ? { webhook } : {}),
+    ...(engine ? { engine } : {}),
     close: () =>
       (closing ??= (async () => {
         clearInterval(pruner);
@@ -164,6 +186,7 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
         await webhook?.close();
         await app.close();
         await committer.close();
+        await engine?.stop();
         await diagnosis.close();
         await authenticator.close?.();
         await store.close();

@@ -1,9 +1,16 @@
 import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
+import { probeBrokenReason } from '../diagnosis/instance-status.ts';
 import type { CheckState, InstanceStatus, StoredInstance, Transition } from './store.ts';
+
+/**
+ * What planning reads of an instance's stored row: the rest of the row is rewritten from the heartbeat. A store
+ * that caches rows between batches needs to keep only this.
+ */
+export type PriorInstance = Pick<StoredInstance, 'firstSeen' | 'lastSeen' | 'lastSentAt' | 'status' | 'statusSince'>;
 
 /** What the store holds for one instance before a batch: loaded once per batch, then advanced heartbeat by heartbeat. */
 export interface InstanceSnapshot {
-  instance: StoredInstance | undefined;
+  instance: PriorInstance | undefined;
   checks: Map<string, CheckState>;
 }
 
@@ -17,6 +24,12 @@ export interface RollupDelta {
   unknownMs: number;
 }
 
+/** The same, summed over the instances of one app in one namespace: what SLA queries read instead of per-pod rows. */
+export interface AppRollupDelta extends Omit<RollupDelta, 'podUid'> {
+  namespace: string;
+  app: string;
+}
+
 /** Every write one batch needs, computed without touching the database so both stores share the rules. */
 export interface IngestPlan {
   instances: StoredInstance[];
@@ -24,12 +37,18 @@ export interface IngestPlan {
   checkDeletes: { podUid: string; checkId: string }[];
   transitions: Transition[];
   rollups: RollupDelta[];
+  appRollups: AppRollupDelta[];
 }
 
 const MINUTE = 60_000;
 
-/** The instance status a heartbeat reports: its worst check; a daemon-only beat cannot tell, so unknown. */
+/**
+ * The instance status a heartbeat reports: probe-broken when its agent says so (breaker open, worker crashloop,
+ * failed update: its results are not to be trusted, and the diagnosis says the same), else its worst check; a
+ * daemon-only beat cannot tell, so unknown.
+ */
 export function reportedStatus(hb: Heartbeat): InstanceStatus {
+  if (probeBrokenReason(hb.agent) !== undefined) return 'probe-broken';
   if (hb.source === 'daemon') return 'unknown';
   let worst: InstanceStatus = 'healthy';
   let onlyUnknown = hb.checks.length > 0;
@@ -41,7 +60,8 @@ export function reportedStatus(hb: Heartbeat): InstanceStatus {
   return worst === 'healthy' && onlyUnknown ? 'unknown' : worst;
 }
 
-function addRollup(out: Map<string, RollupDelta>, podUid: string, status: InstanceStatus, start: number, end: number): void {
+function addRollup(out: Map<string, RollupDelta>, apps: Map<string, AppRollupDelta>, hb: Heartbeat, status: InstanceStatus, start: number, end: number): void {
+  const { podUid, namespace, app } = hb.instance;
   // A heartbeat vouches for the interval before it: spread [sentAt - interval, sentAt) over the minutes it covers.
   for (let t = start; t < end; ) {
     const minute = Math.floor(t / MINUTE) * MINUTE;
@@ -50,6 +70,13 @@ function addRollup(out: Map<string, RollupDelta>, podUid: string, status: Instan
     let d = out.get(key);
     if (!d) out.set(key, (d = { podUid, minute, okMs: 0, degradedMs: 0, failingMs: 0, unknownMs: 0 }));
     const span = until - t;
+    const appKey = `${namespace}|${app}|${minute}`;
+    let a = apps.get(appKey);
+    if (!a) apps.set(appKey, (a = { namespace, app, minute, okMs: 0, degradedMs: 0, failingMs: 0, unknownMs: 0 }));
+    if (status === 'healthy') a.okMs += span;
+    else if (status === 'degraded') a.degradedMs += span;
+    else if (status === 'failing') a.failingMs += span;
+    else a.unknownMs += span;
     if (status === 'healthy') d.okMs += span;
     else if (status === 'degraded') d.degradedMs += span;
     else if (status === 'failing') d.failingMs += span;
@@ -69,22 +96,24 @@ export function planIngest(fresh: readonly Heartbeat[], receivedAt: number, snap
     .map((hb, i) => ({ hb, i, sentAt: Date.parse(hb.sentAt) }))
     .sort((a, b) => a.sentAt - b.sentAt || a.i - b.i);
   const rollups = new Map<string, RollupDelta>();
+  const appRollups = new Map<string, AppRollupDelta>();
   const transitions: Transition[] = [];
-  const touched = new Set<string>();
+  /** The newest row of each instance the batch moves, in first-touched order. */
+  const touched = new Map<string, StoredInstance>();
   const checkDeletes: { podUid: string; checkId: string }[] = [];
   const checkTouched = new Map<string, CheckState>();
 
   for (const { hb, sentAt } of ordered) {
     const uid = hb.instance.podUid;
     const status = reportedStatus(hb);
-    addRollup(rollups, uid, status, sentAt - hb.intervalMs, sentAt);
+    addRollup(rollups, appRollups, hb, status, sentAt - hb.intervalMs, sentAt);
     let snap = snapshots.get(uid);
     if (!snap) snapshots.set(uid, (snap = { instance: undefined, checks: new Map() }));
     const prev = snap.instance;
     if (prev && sentAt < prev.lastSentAt) continue;
 
     if (!prev || prev.status !== status) transitions.push({ podUid: uid, checkId: null, at: sentAt, from: prev?.status ?? null, to: status, code: null });
-    snap.instance = {
+    const row: StoredInstance = {
       podUid: uid,
       namespace: hb.instance.namespace,
       pod: hb.instance.pod,
@@ -103,7 +132,8 @@ export function planIngest(fresh: readonly Heartbeat[], receivedAt: number, snap
       status,
       statusSince: prev && prev.status === status ? prev.statusSince : sentAt,
     };
-    touched.add(uid);
+    snap.instance = row;
+    touched.set(uid, row);
 
     const present = new Set<string>();
     for (const c of hb.checks) {
@@ -137,7 +167,6 @@ export function planIngest(fresh: readonly Heartbeat[], receivedAt: number, snap
       }
     }
   }
-  const instances: StoredInstance[] = [];
-  for (const uid of touched) instances.push(snapshots.get(uid)!.instance!);
-  return { instances, checkUpserts: [...checkTouched.values()], checkDeletes, transitions, rollups: [...rollups.values()] };
+  const instances = [...touched.values()];
+  return { instances, checkUpserts: [...checkTouched.values()], checkDeletes, transitions, rollups: [...rollups.values()], appRollups: [...appRollups.values()] };
 }

@@ -4,9 +4,10 @@ import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
 import { planIngest, type InstanceSnapshot } from './ingest-plan.ts';
 import { latestVersion } from './migrations/migration.ts';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres-migrations.ts';
-import { decodeCursor, encodeCursor, pageSize, toCheck, toEvent, toInstance, toTransition } from './rows.ts';
+import { prefixUpperBound, RecordConflictError, recordLimit, type ListRecordsOptions, type StoredRecord } from './record-store.ts';
+import { decodeCursor, encodeCursor, pageSize, toCheck, toEvent, toInstance, toRecord, toTransition } from './rows.ts';
 import type {
-  CheckState, EventQuery, IngestOutcome, InstanceQuery, InstanceStatus, Page, PruneResult, Retention, Rollup, RollupQuery,
+  CheckCount, CheckState, EventQuery, IngestOutcome, InstanceCount, SlaQuery, SlaTotals, InstanceQuery, InstanceStatus, Page, PruneResult, Retention, Rollup, RollupQuery,
   Store, StoredEvent, StoredInstance, Transition,
 } from './store.ts';
 
@@ -20,6 +21,7 @@ export interface PostgresStoreOptions {
 }
 
 type Row = Record<string, unknown>;
+const RECORD_COLS = 'kind, id, version, body::text AS body, created_at, updated_at';
 const INT8 = 20;
 // Times and sequence numbers are BIGINT; they stay below 2^53, so numbers are exact. Per pool, not global.
 const types = {
@@ -73,14 +75,16 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    await this.#q(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
     await this.#tx('migrate', async (c) => {
-      // Replicas starting together: one migrates, the others wait here and then find nothing to do.
+      // Replicas starting together: one migrates, the others wait here and then find nothing to do. The schema is
+      // created under the lock too: CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent one (23505).
       await c.query('SELECT pg_advisory_xact_lock(7301940211)');
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
       await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-      const current = Number(((await c.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0] as Row).v);
-      for (const m of POSTGRES_MIGRATIONS) {
-        if (m.version <= current) continue;
+      // By set, not by maximum: versions are reserved in ranges per area, so a lower one may arrive after a higher one.
+      const applied = new Set(((await c.query('SELECT version FROM schema_migrations')).rows as Row[]).map((r) => Number(r.version)));
+      for (const m of [...POSTGRES_MIGRATIONS].sort((x, y) => x.version - y.version)) {
+        if (applied.has(m.version)) continue;
         for (const s of m.statements) await c.query(s);
         await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
       }
@@ -188,6 +192,16 @@ export class PostgresStore implements Store {
           degraded_ms = rollups_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_minute.failing_ms + excluded.failing_ms,
           unknown_ms = rollups_minute.unknown_ms + excluded.unknown_ms`,
       values: [R.map((r) => r.podUid), R.map((r) => r.minute), R.map((r) => r.okMs), R.map((r) => r.degradedMs), R.map((r) => r.failingMs), R.map((r) => r.unknownMs)],
+    });
+    const A = plan.appRollups.sort((a, b) => cmp(a.app, b.app) || cmp(a.namespace, b.namespace) || a.minute - b.minute);
+    await c.query({
+      name: 'pp_add_app_rollups',
+      text: `INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+        ON CONFLICT (app, namespace, minute) DO UPDATE SET ok_ms = rollups_app_minute.ok_ms + excluded.ok_ms,
+          degraded_ms = rollups_app_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_app_minute.failing_ms + excluded.failing_ms,
+          unknown_ms = rollups_app_minute.unknown_ms + excluded.unknown_ms`,
+      values: [A.map((r) => r.namespace), A.map((r) => r.app), A.map((r) => r.minute), A.map((r) => r.okMs), A.map((r) => r.degradedMs), A.map((r) => r.failingMs), A.map((r) => r.unknownMs)],
     });
     return outcomes;
   }
@@ -300,6 +314,37 @@ export class PostgresStore implements Store {
     await this.#q('INSERT INTO watermarks (key, value, updated_at) VALUES ($1,$2,$3) ON CONFLICT (key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at', [key, value, Date.now()]);
   }
 
+  async countInstances(q: { namespace?: string; app?: string; tenant?: string } = {}): Promise<InstanceCount[]> {
+    const { where, args } = equalities([['namespace', q.namespace], ['app', q.app], ['tenant', q.tenant]]);
+    const rows = await this.#q(`SELECT app, status, COUNT(*) AS n FROM instances ${where} GROUP BY app, status ORDER BY app, status`, args);
+    return rows.map((r) => ({ app: String(r.app), status: String(r.status) as InstanceStatus, count: Number(r.n) }));
+  }
+
+  async countChecks(): Promise<CheckCount[]> {
+    const rows = await this.#q(`SELECT c.kind, c.code, c.status, COUNT(*) AS n FROM check_states c JOIN instances i ON i.pod_uid = c.pod_uid
+      WHERE c.status <> 'ok' AND i.status NOT IN ('silent', 'retired') GROUP BY c.kind, c.code, c.status ORDER BY c.kind, c.code, c.status`);
+    return rows.map((r) => ({ kind: String(r.kind), code: String(r.code), status: String(r.status) as CheckCount['status'], count: Number(r.n) }));
+  }
+
+  async slaTotals(q: SlaQuery): Promise<SlaTotals> {
+    const { where, args } = equalities([['app', q.app], ['namespace', q.namespace]], 3);
+    const and = where ? `${where} AND` : 'WHERE';
+    const [cov, ex] = await Promise.all([
+      this.#q(`SELECT COALESCE(SUM(ok_ms), 0) AS ok, COALESCE(SUM(degraded_ms), 0) AS degraded, COALESCE(SUM(failing_ms), 0) AS failing,
+        COALESCE(SUM(unknown_ms), 0) AS unknown FROM rollups_app_minute ${and} minute >= $1 AND minute < $2`, [q.from, q.to, ...args]),
+      // An instance exists from the interval its first heartbeat vouched for until it was retired (or the window ends).
+      this.#q(`SELECT COUNT(*) AS n, COALESCE(SUM(GREATEST(0, LEAST($2, CASE WHEN status = 'retired' THEN status_since ELSE $2 END)
+        - GREATEST($1, first_seen - interval_ms))), 0) AS existed FROM instances ${and} first_seen - interval_ms < $2 AND (status <> 'retired' OR status_since > $1)`,
+      [q.from, q.to, ...args]),
+    ]);
+    const c = cov[0]!;
+    const e = ex[0]!;
+    return {
+      okSeconds: Number(c.ok) / 1000, degradedSeconds: Number(c.degraded) / 1000, failingSeconds: Number(c.failing) / 1000,
+      unknownSeconds: Number(c.unknown) / 1000, existedSeconds: Number(e.existed) / 1000, instances: Number(e.n),
+    };
+  }
+
   prune(r: Retention, now: number): Promise<PruneResult> {
     return this.#tx('prune', async (c) => {
       let deleted = 0;
@@ -308,6 +353,7 @@ export class PostgresStore implements Store {
       };
       await run('DELETE FROM status_transitions WHERE at < $1', now - r.transitionsMs);
       await run('DELETE FROM rollups_minute WHERE minute < $1', now - r.rollupsMs);
+      await run('DELETE FROM rollups_app_minute WHERE minute < $1', now - r.rollupsMs);
       await run("DELETE FROM events WHERE status = 'resolved' AND updated_at < $1", now - r.eventsMs);
       await run('DELETE FROM heartbeat_dedup WHERE received_at < $1', now - r.dedupMs);
       await run('DELETE FROM check_states WHERE pod_uid IN (SELECT pod_uid FROM instances WHERE last_seen < $1)', now - r.instancesMs);
@@ -316,9 +362,58 @@ export class PostgresStore implements Store {
     });
   }
 
+  async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
+    const r = (await this.#q(`SELECT ${RECORD_COLS} FROM records WHERE kind = $1 AND id = $2`, [kind, id]))[0];
+    return r ? toRecord<T>(r) : undefined;
+  }
+
+  async putRecord<T>(kind: string, id: string, body: T, opts: { expectedVersion?: number } = {}): Promise<StoredRecord<T>> {
+    const now = Date.now();
+    const json = JSON.stringify(body);
+    const ev = opts.expectedVersion;
+    // One statement each, so the version check and the write are atomic against other replicas.
+    const rows = ev === 0
+      ? await this.#q(`INSERT INTO records (kind, id, version, body, created_at, updated_at) VALUES ($1,$2,1,$3::jsonb,$4,$4)
+          ON CONFLICT DO NOTHING RETURNING ${RECORD_COLS}`, [kind, id, json, now])
+      : ev !== undefined
+        ? await this.#q(`UPDATE records SET version = version + 1, body = $1::jsonb, updated_at = $2 WHERE kind = $3 AND id = $4 AND version = $5
+            RETURNING ${RECORD_COLS}`, [json, now, kind, id, ev])
+        : await this.#q(`INSERT INTO records (kind, id, version, body, created_at, updated_at) VALUES ($1,$2,1,$3::jsonb,$4,$4)
+            ON CONFLICT (kind, id) DO UPDATE SET version = records.version + 1, body = excluded.body, updated_at = excluded.updated_at
+            RETURNING ${RECORD_COLS}`, [kind, id, json, now]);
+    const r = rows[0];
+    if (!r) throw new RecordConflictError(kind, id, ev ?? 0);
+    return toRecord<T>(r);
+  }
+
+  async listRecords<T>(kind: string, opts: ListRecordsOptions = {}): Promise<StoredRecord<T>[]> {
+    const where = ['kind = $1'];
+    const args: string[] = [kind];
+    if (opts.idPrefix) {
+      args.push(opts.idPrefix, prefixUpperBound(opts.idPrefix));
+      where.push(`id >= $${args.length - 1}`, `id < $${args.length}`);
+    }
+    if (opts.after !== undefined) {
+      args.push(opts.after);
+      where.push(`id ${opts.reverse ? '<' : '>'} $${args.length}`);
+    }
+    const sql = `SELECT ${RECORD_COLS} FROM records WHERE ${where.join(' AND ')} ORDER BY id ${opts.reverse ? 'DESC' : 'ASC'} LIMIT ${recordLimit(opts.limit)}`;
+    return (await this.#q(sql, args)).map((r) => toRecord<T>(r));
+  }
+
+  async deleteRecord(kind: string, id: string): Promise<boolean> {
+    return (await this.#q('DELETE FROM records WHERE kind = $1 AND id = $2 RETURNING id', [kind, id])).length > 0;
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
   }
+}
+
+/** `WHERE col = $n AND ...` for the (column, value) pairs whose value is set, numbering from `first`. */
+function equalities(pairs: readonly (readonly [string, string | undefined])[], first = 1): { where: string; args: string[] } {
+  const set = pairs.filter((p): p is readonly [string, string] => p[1] !== undefined);
+  return { where: set.length ? `WHERE ${set.map(([c], i) => `${c} = $${first + i}`).join(' AND ')}` : '', args: set.map(([, v]) => v) };
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../src/errors.ts';
 import type { AgentState } from '../../src/protocol/heartbeat.ts';
+import type { StoredRecord } from './record-store.ts';
 import type { CheckState, InstanceStatus, StoredEvent, StoredInstance, Transition } from './store.ts';
 
 /** Row shapes shared by both stores: snake_case columns, times as numbers, JSON as text (SQLite) or parsed (PostgreSQL). */
@@ -85,3 +86,8 @@ export function decodeCursor(cursor: string, types: readonly ('string' | 'number
 
 /** Clamps a page size to 1..1000 (default 100). */
 export const pageSize = (limit: number | undefined): number => Math.min(1000, Math.max(1, Math.floor(limit ?? 100)));
+
+/** Both stores select `body` as JSON text (PostgreSQL: `body::text`), so a body that is itself a string survives. */
+export function toRecord<T>(r: Row): StoredRecord<T> {
+  return { kind: String(r.kind), id: String(r.id), version: num(r.version), body: JSON.parse(String(r.body)) as T, createdAt: num(r.created_at), updatedAt: num(r.updated_at) };
+}

@@ -1,15 +1,22 @@
 import { Worker } from 'node:worker_threads';
 
-// Runs in a worker thread with its own connection. Inline (eval) so the bundle needs no second entry file.
+// Runs in a worker thread with its own connection. Inline (eval) so the bundle needs no second entry file. The
+// connection only checkpoints: it reads no table, so a small page cache is enough. On 'close' the worker stops its
+// timer, closes the connection and lets its event loop end (the message port is closed), so it exits on its own.
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.path);
 db.exec('PRAGMA busy_timeout = 1000');
+db.exec('PRAGMA cache_size = -1024');
 const timer = setInterval(() => {
   try { db.exec('PRAGMA wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: the next tick retries */ }
 }, workerData.everyMs);
-parentPort.on('message', () => { clearInterval(timer); try { db.close(); } catch {} process.exit(0); });
+parentPort.once('message', () => {
+  clearInterval(timer);
+  try { db.close(); } catch { /* already closed */ }
+  parentPort.close();
+});
 `;
 
 /**
@@ -20,16 +27,33 @@ parentPort.on('message', () => { clearInterval(timer); try { db.close(); } catch
  */
 export class SqliteCheckpointer {
   readonly #worker: Worker;
+  readonly #exited: Promise<void>;
+  #closing: Promise<void> | undefined;
 
   constructor(path: string, everyMs = 250) {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, everyMs } });
+    // The worker only runs a pragma on a timer: a small heap is plenty, and a default-sized isolate would hold a
+    // young generation of tens of MB.
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path, everyMs },
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, codeRangeSizeMb: 2, stackSizeMb: 1 },
+    });
+    this.#exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('error', () => undefined);
+    // Unref'd so a running checkpointer never keeps the process alive on its own.
     this.#worker.unref();
   }
 
-  async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
-    this.#worker.postMessage('close');
-    await exited;
+  /**
+   * Stops the worker and resolves once it has exited (at once if it already had). The worker is ref'd again for
+   * the wait: an unref'd worker does not keep the event loop alive, so in a process with nothing else to do Node
+   * would exit with this promise unsettled.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= (() => {
+      this.#worker.ref();
+      this.#worker.postMessage('close');
+      return this.#exited;
+    })());
   }
 }

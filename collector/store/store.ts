@@ -1,4 +1,5 @@
 import type { AgentState, CheckResult, CheckStatus, Heartbeat } from '../../src/protocol/heartbeat.ts';
+import type { RecordStore } from './record-store.ts';
 
 /**
  * What the latest heartbeat says about an instance as a whole: the worst check status (`fail` → failing, `warn` →
@@ -123,6 +124,44 @@ export interface RollupQuery {
   namespace?: string;
 }
 
+/** Instances per app and status (the read API's `/apps` and the `instances by status` metric). */
+export interface InstanceCount {
+  app: string;
+  status: InstanceStatus;
+  count: number;
+}
+
+/** Current non-ok checks of live (not silent, not retired) instances, per check kind, code and status. */
+export interface CheckCount {
+  kind: string;
+  code: string;
+  status: 'warn' | 'fail' | 'unknown';
+  count: number;
+}
+
+export interface SlaQuery {
+  /** Window [from, to), epoch ms; `to` is also "now" for instances that still exist. */
+  from: number;
+  to: number;
+  app?: string;
+  namespace?: string;
+}
+
+/**
+ * Instance-seconds in an SLA window: covered by heartbeats, by reported status (from the per-app minute rollups),
+ * and existed (each instance from its first heartbeat's interval until it was retired, or the end of the window).
+ * What existed but was not covered was silent.
+ */
+export interface SlaTotals {
+  okSeconds: number;
+  degradedSeconds: number;
+  failingSeconds: number;
+  unknownSeconds: number;
+  existedSeconds: number;
+  /** Instances that existed at some point in the window. */
+  instances: number;
+}
+
 /** How long each table keeps rows, in milliseconds. */
 export interface Retention {
   transitionsMs: number;
@@ -142,7 +181,7 @@ export interface PruneResult {
  * (test/integration/store/conformance.ts) runs against both. `ingest` is the only hot path: it receives a whole
  * group-committed batch and writes it in ONE transaction; when its promise resolves the batch is durable.
  */
-export interface Store {
+export interface Store extends RecordStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations (versioned, idempotent); called once at start. */
   migrate(): Promise<void>;
@@ -162,6 +201,11 @@ export interface Store {
   listEvents(q?: EventQuery): Promise<Page<StoredEvent>>;
   getWatermark(key: string): Promise<string | undefined>;
   setWatermark(key: string, value: string): Promise<void>;
+  /** Instances by app and status, optionally of one namespace, app or tenant. */
+  countInstances(q?: { namespace?: string; app?: string; tenant?: string }): Promise<InstanceCount[]>;
+  /** Non-ok checks of live instances by kind, code and status. */
+  countChecks(): Promise<CheckCount[]>;
+  slaTotals(q: SlaQuery): Promise<SlaTotals>;
   prune(retention: Retention, now: number): Promise<PruneResult>;
   close(): Promise<void>;
 }

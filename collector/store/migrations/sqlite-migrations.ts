@@ -46,4 +46,31 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       'CREATE TABLE watermarks (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)',
     ],
   },
+  {
+    version: 10,
+    name: 'control-plane records',
+    statements: [
+      // Ids compare by code point in both stores, so cursors and prefixes behave the same.
+      `CREATE TABLE records (
+        kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (kind, id)
+      ) WITHOUT ROWID`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'per-app minute rollups for SLA',
+    statements: [
+      // SLA over an app reads one row per minute instead of one per pod and minute (10,000 pods x 24 h is 14 M rows).
+      `CREATE TABLE rollups_app_minute (
+        namespace TEXT NOT NULL, app TEXT NOT NULL, minute INTEGER NOT NULL, ok_ms INTEGER NOT NULL, degraded_ms INTEGER NOT NULL,
+        failing_ms INTEGER NOT NULL, unknown_ms INTEGER NOT NULL, PRIMARY KEY (app, namespace, minute)
+      ) WITHOUT ROWID`,
+      'CREATE INDEX rollups_app_minute_ns ON rollups_app_minute (namespace, minute)',
+      'CREATE INDEX rollups_app_minute_minute ON rollups_app_minute (minute)',
+      `INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
+        SELECT i.namespace, i.app, r.minute, SUM(r.ok_ms), SUM(r.degraded_ms), SUM(r.failing_ms), SUM(r.unknown_ms)
+        FROM rollups_minute r JOIN instances i ON i.pod_uid = r.pod_uid GROUP BY i.namespace, i.app, r.minute`,
+    ],
+  },
 ];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordConflictError, timeSortableId } from '../../../collector/store/record-store.ts';
 import type { Store, StoredEvent } from '../../../collector/store/store.ts';
 import { beat, failCheck, okCheck, warnCheck } from '../../helpers/heartbeats.ts';
 
@@ -209,12 +210,129 @@ export function storeConformance(name: string, open: () => Promise<Store>, opts:
       expect(await store.ingest([old], now)).toEqual([{ duplicate: false }]);
     });
 
+    it('counts instances by app and status, and non-ok checks of live instances by kind, code and status', async () => {
+      const ns = `counts-${randomUUID().slice(0, 8)}`;
+      const app = `count-app-${randomUUID().slice(0, 8)}`;
+      const beats = [
+        beat({ sentAt: T0, namespace: ns, app, checks: [failCheck('a')] }),
+        beat({ sentAt: T0, namespace: ns, app, checks: [failCheck('a'), warnCheck('b')] }),
+        beat({ sentAt: T0, namespace: ns, app, checks: [okCheck('a')] }),
+        beat({ sentAt: T0, namespace: ns, app, checks: [failCheck('a', 'DNS_TIMEOUT')] }),
+      ];
+      await store.ingest(beats, T0);
+      await store.setInstanceStatus(beats[3]!.instance.podUid, 'silent', T0 + MIN);
+      const counts = await store.countInstances({ namespace: ns });
+      expect(counts).toEqual([{ app, status: 'failing', count: 2 }, { app, status: 'healthy', count: 1 }, { app, status: 'silent', count: 1 }]);
+      expect(await store.countInstances({ app: `none-${app}` })).toEqual([]);
+      const checks = await store.countChecks();
+      const find = (kind: string, code: string, status: string) => checks.find((x) => x.kind === kind && x.code === code && x.status === status)?.count ?? 0;
+      expect(find('dns', 'DNS_NXDOMAIN', 'fail')).toBeGreaterThanOrEqual(2);
+      expect(find('http', 'LATENCY_HIGH', 'warn')).toBeGreaterThanOrEqual(1);
+      // The silent instance's last known checks say nothing current: not counted.
+      expect(find('dns', 'DNS_TIMEOUT', 'fail')).toBe(0);
+      expect(checks.some((x) => (x.status as string) === 'ok')).toBe(false);
+    });
+
+    it('totals SLA seconds per app from minute rollups, and how long its instances existed', async () => {
+      const ns = `sla-${randomUUID().slice(0, 8)}`;
+      const app = `sla-app-${randomUUID().slice(0, 8)}`;
+      const a = randomUUID();
+      const b = randomUUID();
+      // a: first heard at T0+60s for the minute before (ok), a fail beat at T0+3min, alive until the window ends.
+      await store.ingest([beat({ podUid: a, seq: 0, sentAt: T0 + MIN, intervalMs: MIN, namespace: ns, app, checks: [okCheck('x')] })], T0 + MIN);
+      await store.ingest([beat({ podUid: a, seq: 1, sentAt: T0 + 3 * MIN, intervalMs: MIN, namespace: ns, app, checks: [failCheck('x')] })], T0 + 3 * MIN);
+      // b: one degraded minute, then retired at T0+4min.
+      await store.ingest([beat({ podUid: b, seq: 0, sentAt: T0 + 2 * MIN, intervalMs: MIN, namespace: ns, app, checks: [warnCheck('x')] })], T0 + 2 * MIN);
+      await store.setInstanceStatus(b, 'retired', T0 + 4 * MIN);
+      const t = await store.slaTotals({ from: T0, to: T0 + 10 * MIN, app });
+      expect(t).toEqual({ okSeconds: 60, degradedSeconds: 60, failingSeconds: 60, unknownSeconds: 0, existedSeconds: 10 * 60 + 3 * 60, instances: 2 });
+      expect(await store.slaTotals({ from: T0, to: T0 + 10 * MIN, namespace: ns })).toEqual(t);
+      // A window after b was retired holds only a.
+      expect(await store.slaTotals({ from: T0 + 5 * MIN, to: T0 + 10 * MIN, app })).toEqual({ okSeconds: 0, degradedSeconds: 0, failingSeconds: 0, unknownSeconds: 0, existedSeconds: 300, instances: 1 });
+      expect(await store.slaTotals({ from: T0, to: T0 + 10 * MIN, app: `none-${app}` })).toEqual({ okSeconds: 0, degradedSeconds: 0, failingSeconds: 0, unknownSeconds: 0, existedSeconds: 0, instances: 0 });
+    });
+
+    it('reports an instance whose agent says its probe is broken as probe-broken', async () => {
+      const hb = beat({ sentAt: T0, checks: [okCheck('a')] });
+      hb.agent = { ...hb.agent, breaker: 'open', breakerReason: 'worker over its memory limit' };
+      await store.ingest([hb], T0);
+      expect(await store.getInstance(hb.instance.podUid)).toMatchObject({ status: 'probe-broken' });
+    });
+
     it('ingests a batch of 1,000 heartbeats of 100 instances in one call', async () => {
       const uids = Array.from({ length: 100 }, () => randomUUID());
       const batch = Array.from({ length: 1000 }, (_, i) => beat({ podUid: uids[i % 100], seq: Math.floor(i / 100), sentAt: T0 + Math.floor(i / 100) * 10_000, checks: [i % 7 ? okCheck('a') : failCheck('a')] }));
       const out = await store.ingest(batch, T0 + 100_000);
       expect(out.filter((o) => !o.duplicate)).toHaveLength(1000);
       expect(await store.getInstance(uids[42]!)).toMatchObject({ lastSeq: 9 });
+    });
+
+    it('creates, replaces and deletes records with a version that grows by one per write', async () => {
+      const kind = `k-${randomUUID()}`;
+      expect(await store.getRecord(kind, 'a')).toBeUndefined();
+      const r1 = await store.putRecord(kind, 'a', { n: 1, nested: { list: [1, 'two'] } });
+      expect(r1).toMatchObject({ kind, id: 'a', version: 1, body: { n: 1, nested: { list: [1, 'two'] } } });
+      expect(r1.createdAt).toBe(r1.updatedAt);
+      const r2 = await store.putRecord(kind, 'a', { n: 2 });
+      expect(r2).toMatchObject({ version: 2, body: { n: 2 }, createdAt: r1.createdAt });
+      expect(await store.getRecord(kind, 'a')).toEqual(r2);
+      // A body that is itself a JSON string comes back as that string.
+      expect((await store.putRecord(kind, 's', 'plain "text"')).body).toBe('plain "text"');
+      expect(await store.getRecord(`${kind}-other`, 'a')).toBeUndefined();
+      expect(await store.deleteRecord(kind, 'a')).toBe(true);
+      expect(await store.deleteRecord(kind, 'a')).toBe(false);
+      expect(await store.getRecord(kind, 'a')).toBeUndefined();
+    });
+
+    it('refuses a write whose expected version does not match, and changes nothing', async () => {
+      const kind = `k-${randomUUID()}`;
+      await store.putRecord(kind, 'x', { v: 'first' }, { expectedVersion: 0 });
+      await expect(store.putRecord(kind, 'x', { v: 'dup' }, { expectedVersion: 0 })).rejects.toBeInstanceOf(RecordConflictError);
+      await expect(store.putRecord(kind, 'x', { v: 'stale' }, { expectedVersion: 2 })).rejects.toBeInstanceOf(RecordConflictError);
+      await expect(store.putRecord(kind, 'missing', { v: 'x' }, { expectedVersion: 1 })).rejects.toBeInstanceOf(RecordConflictError);
+      expect(await store.getRecord(kind, 'missing')).toBeUndefined();
+      expect(await store.getRecord(kind, 'x')).toMatchObject({ version: 1, body: { v: 'first' } });
+      expect(await store.putRecord(kind, 'x', { v: 'second' }, { expectedVersion: 1 })).toMatchObject({ version: 2, body: { v: 'second' } });
+      // Two writers racing from the same version: exactly one wins.
+      const race = await Promise.allSettled([
+        store.putRecord(kind, 'x', { v: 'a' }, { expectedVersion: 2 }),
+        store.putRecord(kind, 'x', { v: 'b' }, { expectedVersion: 2 }),
+      ]);
+      expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(race.filter((r) => r.status === 'rejected' && r.reason instanceof RecordConflictError)).toHaveLength(1);
+      expect((await store.getRecord(kind, 'x'))?.version).toBe(3);
+    });
+
+    it('lists records by id, in both directions, with prefix, cursor and limit', async () => {
+      const kind = `k-${randomUUID()}`;
+      const ids = ['app/b', 'app/a', 'app/c', 'apq', 'ap', 'tenant/x', 'app/a/deeper', 'App/upper'];
+      for (const id of ids) await store.putRecord(kind, id, { id });
+      const all = await store.listRecords<{ id: string }>(kind);
+      // Code-point order in both stores (uppercase before lowercase, a prefix before its extensions).
+      expect(all.map((r) => r.id)).toEqual(['App/upper', 'ap', 'app/a', 'app/a/deeper', 'app/b', 'app/c', 'apq', 'tenant/x']);
+      expect(all.every((r) => r.body.id === r.id)).toBe(true);
+      expect((await store.listRecords(kind, { idPrefix: 'app/' })).map((r) => r.id)).toEqual(['app/a', 'app/a/deeper', 'app/b', 'app/c']);
+      expect((await store.listRecords(kind, { idPrefix: 'app/', after: 'app/a/deeper', limit: 1 })).map((r) => r.id)).toEqual(['app/b']);
+      expect((await store.listRecords(kind, { idPrefix: 'app/', reverse: true })).map((r) => r.id)).toEqual(['app/c', 'app/b', 'app/a/deeper', 'app/a']);
+      expect((await store.listRecords(kind, { reverse: true, after: 'app/a', limit: 2 })).map((r) => r.id)).toEqual(['ap', 'App/upper']);
+      expect((await store.listRecords(kind, { limit: 0 })).length).toBe(1);
+      expect(await store.listRecords(kind, { idPrefix: 'zzz' })).toEqual([]);
+    });
+
+    it('pages through more records than the default limit and caps a page at 1,000', async () => {
+      const kind = `k-${randomUUID()}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 1005; i++) ids.push(timeSortableId(T0 + Math.floor(i / 3)));
+      // Time-sortable ids made in order already sort in that order, even within one millisecond.
+      expect([...ids].sort()).toEqual(ids);
+      await Promise.all(ids.map((id, i) => store.putRecord(kind, id, { i })));
+      expect(await store.listRecords(kind)).toHaveLength(100);
+      const big = await store.listRecords<{ i: number }>(kind, { limit: 5000 });
+      expect(big).toHaveLength(1000);
+      const rest = await store.listRecords<{ i: number }>(kind, { after: big[999]!.id, limit: 1000 });
+      expect([...big, ...rest].map((r) => r.body.i)).toEqual(Array.from({ length: 1005 }, (_, i) => i));
+      const newest = await store.listRecords<{ i: number }>(kind, { reverse: true, limit: 2 });
+      expect(newest.map((r) => r.body.i)).toEqual([1004, 1003]);
     });
   });
 }
