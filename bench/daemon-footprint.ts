@@ -1,7 +1,9 @@
 // The sidecar pair (dist/daemon.mjs supervising dist/worker.mjs with the fourteen check kinds at 10 s) against a
 // collector double: summed Pss (/proc/PID/smaps_rollup) of daemon + worker beside two idle Node processes measured
 // in the same run, combined CPU (% of one core, utime+stime), the worker swap time after download, and the breaker's
-// trip latency in samples for a leaking worker. `node bench/daemon-footprint.ts` (60 s) or `--smoke` (5 s).
+// trip latency in samples for a leaking worker. `node bench/daemon-footprint.ts` (60 s) or `--smoke` (5 s). The daemon
+// itself is started with the same allocator env and node flags it gives the worker (as the sidecar container should
+// run it) unless `--bare`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +13,10 @@ import { CLK_TCK, cpuTicks, median, memoryKb } from './proc-stats.ts';
 import { CollectorDouble } from '../test/helpers/collector-double.ts';
 import { daemonDir, ROOT, startDaemon, testConfig, WORKERS, type DaemonRun } from '../test/helpers/daemon-harness.ts';
 import { publishRelease, TRUSTED } from '../test/helpers/release-fixture.ts';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../daemon/worker-footprint.ts';
 
 const smoke = process.argv.includes('--smoke');
+const bare = process.argv.includes('--bare');
 const WINDOW_MS = smoke ? 5_000 : 60_000;
 const WARMUP_MS = smoke ? 3_000 : 12_000;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -37,7 +41,8 @@ async function main(): Promise<void> {
         release: TRUSTED,
       }),
       where,
-      { PODPULSE_LOG_LEVEL: 'info' },
+      { PODPULSE_LOG_LEVEL: 'info', ...(bare ? {} : WORKER_ENV) },
+      bare ? [] : WORKER_NODE_FLAGS,
     );
     runs.push(d);
     const ready = await collector.waitFor(() => collector.workerBeats().find((b) => (b.body.checks as unknown[] | undefined)?.length === 14), 60_000, 'a worker beat with 14 checks');
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
     const pairPss = mb('daemon') + mb('worker');
     const idlePss = mb('idleA') + mb('idleB');
     const pairCpu = cpu('daemon') + cpu('worker');
-    console.log(`daemon + worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}`);
+    console.log(`daemon + worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}; daemon ${bare ? 'started bare' : `started with ${WORKER_NODE_FLAGS.join(' ')} ${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`}`);
     console.log(`${'process'.padEnd(30)} ${'CPU %'.padStart(8)} ${'Pss MB'.padStart(8)}`);
     for (const k of Object.keys(pids) as (keyof typeof pids)[]) console.log(`${k.padEnd(30)} ${cpu(k).toFixed(3).padStart(8)} ${mb(k).toFixed(1).padStart(8)}`);
     console.log(`${'daemon + worker'.padEnd(30)} ${pairCpu.toFixed(3).padStart(8)} ${pairPss.toFixed(1).padStart(8)}`);

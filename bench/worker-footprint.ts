@@ -1,8 +1,9 @@
 // The built worker running all fourteen check kinds at a 10 s interval against local targets: CPU (% of one
 // core, from /proc/PID/stat utime+stime) and private memory (Pss_Anon and USS from /proc/PID/smaps_rollup),
 // printed beside an idle `node -e "setInterval(()=>{},1e3)"` measured in the same run; plus the size of a
-// heartbeat of fourteen ok checks. `node bench/worker-footprint.ts` (60 s) or `--smoke` (5 s). PP_WORKER_FLAGS adds
-// node flags and PP_WORKER_ENV adds environment variables (space-separated K=V) to the worker only.
+// heartbeat of fourteen ok checks. `node bench/worker-footprint.ts` (60 s) or `--smoke` (5 s). The worker gets the
+// node flags and environment the daemon forks it with (daemon/worker-footprint.ts) unless `--bare`; PP_WORKER_FLAGS
+// adds node flags and PP_WORKER_ENV adds environment variables (space-separated K=V) to the worker only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,10 @@ import { instanceFromEnv } from '../src/agent/identity.ts';
 import { CHECK_KINDS } from '../src/protocol/checks/check-config.ts';
 import { HeartbeatBuilder } from '../worker/heartbeat-builder.ts';
 import { HeartbeatReceiver } from '../test/helpers/heartbeat-receiver.ts';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../daemon/worker-footprint.ts';
 
 const smoke = process.argv.includes('--smoke');
+const bare = process.argv.includes('--bare');
 const WINDOW_MS = smoke ? 5_000 : 60_000;
 const WARMUP_MS = smoke ? 2_000 : 12_000;
 const ROOT = resolve(import.meta.dirname, '..');
@@ -46,9 +49,15 @@ async function measure(pids: Record<string, number>): Promise<Record<string, Fig
   );
 }
 
-/** PP_WORKER_ENV="MALLOC_ARENA_MAX=2 K=V": extra environment for the worker only (allocator tuning). */
+/** The worker's environment: the daemon's (unless --bare), then PP_WORKER_ENV="MALLOC_ARENA_MAX=2 K=V". */
 function workerEnv(): Record<string, string> {
-  return Object.fromEntries((process.env.PP_WORKER_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const extra = (process.env.PP_WORKER_ENV ?? '').split(' ').filter(Boolean).map((kv): [string, string] => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
+  return Object.fromEntries([...(bare ? [] : Object.entries(WORKER_ENV)), ...extra]);
+}
+
+/** The worker's node flags: the daemon's (unless --bare), then PP_WORKER_FLAGS. */
+function workerFlags(): string[] {
+  return [...(bare ? [] : WORKER_NODE_FLAGS), ...(process.env.PP_WORKER_FLAGS ?? '').split(' ').filter(Boolean)];
 }
 
 async function main(): Promise<void> {
@@ -64,7 +73,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(dir, 'worker.yaml'), JSON.stringify(config));
   const children: ChildProcess[] = [
-    spawn(process.execPath, [...(process.env.PP_WORKER_FLAGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist/worker.mjs'), '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...workerEnv() } }),
+    spawn(process.execPath, [...workerFlags(), join(ROOT, 'dist/worker.mjs'), '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...workerEnv() } }),
     spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }),
   ];
   try {
@@ -74,6 +83,7 @@ async function main(): Promise<void> {
     const b = figures.idle!;
     const row = (name: string, f: Figures) => `${name.padEnd(34)} ${f.cpuPercent.toFixed(3).padStart(8)} ${f.pssAnonMb.toFixed(1).padStart(10)} ${f.ussMb.toFixed(1).padStart(8)} ${f.rssMb.toFixed(1).padStart(8)}`;
     console.log(`worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}`);
+    console.log(`worker flags: ${workerFlags().join(' ') || '(none)'}; env: ${Object.entries(workerEnv()).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
     console.log(`${'process'.padEnd(34)} ${'CPU %'.padStart(8)} ${'Pss_Anon'.padStart(10)} ${'USS MB'.padStart(8)} ${'RSS MB'.padStart(8)}`);
     console.log(row('worker (14 kinds, 10 s interval)', w));
     console.log(row('idle node setInterval (baseline)', b));
@@ -81,9 +91,10 @@ async function main(): Promise<void> {
     console.log(`bars: CPU <= 0.5 % -> ${w.cpuPercent <= 0.5 ? 'met' : 'MISSED'}; private memory <= 15 MB -> Pss_Anon ${w.pssAnonMb <= 15 ? 'met' : 'MISSED'}, USS ${w.ussMb <= 15 ? 'met' : 'MISSED'}`);
 
     const last = receiver.received.at(-1)?.hb;
-    if (last) {
+    const lastRequest = receiver.requests.filter((r) => !r.batch && r.heartbeats.length === 1).at(-1);
+    if (last && lastRequest) {
       const statuses = last.checks.map((c) => `${c.id}:${c.status}${c.status === 'ok' ? '' : `(${c.code})`}`).join(' ');
-      console.log(`last heartbeat: ${last.checks.length} checks, ${JSON.stringify(last).length} bytes JSON; ${statuses}`);
+      console.log(`last heartbeat: ${last.checks.length} checks, ${lastRequest.wireBytes} bytes on the wire (${lastRequest.headers['content-encoding'] ?? 'identity'}); ${statuses}`);
     }
     const builder = new HeartbeatBuilder({ instance: instanceFromEnv(process.env).instance, version: '0.1.0', configRevision: '1' });
     const hb = builder.build({ checks: CHECK_KINDS.map((kind) => ({ id: kind, kind, status: 'ok', code: 'OK', latencyMs: 3 })), intervalMs: 10_000, dropped: 0 });

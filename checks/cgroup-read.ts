@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode } from './error-code.ts';
+import { readPseudoFile } from './pseudo-file.ts';
 
 /** PSI averages over 10 s, in percent; `full` is absent where the kernel does not report it. */
 export interface Psi {
@@ -118,10 +119,14 @@ function num(text: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** A file's text, or undefined when it is missing or the kernel will not serve it (PSI off: EOPNOTSUPP). */
+/**
+ * A file's text, or undefined when it is missing or the kernel will not serve it (PSI off: EOPNOTSUPP). The handle
+ * stays open between runs (cgroupfs never blocks a read, and one pread beats open, fstat, read and close).
+ */
 async function readText(file: string, signal: AbortSignal): Promise<string | undefined> {
   try {
-    return await readFile(file, { encoding: 'utf8', signal });
+    signal.throwIfAborted();
+    return await readPseudoFile(file);
   } catch (err) {
     if (signal.aborted) throw err;
     const code = errorCode(err);

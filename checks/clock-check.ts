@@ -69,7 +69,11 @@ async function measureCollector(spec: Spec, ctx: CheckContext): Promise<Skew | O
   if (!url) return unknown('CHECK_MISCONFIGURED', 'clock: no collector URL configured and no spec.server');
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return unknown('CHECK_MISCONFIGURED', `clock: server ${JSON.stringify(boundedText(url, 100))} is not an http(s) URL`);
   const budget = timeBudget(ctx);
-  const timeout = AbortSignal.timeout(budget);
+  // A timer cleared when the run ends, not AbortSignal.timeout: that one fires later anyway and builds a
+  // DOMException with a stack trace every run.
+  const timeoutController = new AbortController();
+  const timer = setTimeout(() => timeoutController.abort(), budget);
+  const timeout = timeoutController.signal;
   const agent = new Agent({ pipelining: 0, connect: { timeout: budget }, headersTimeout: budget });
   try {
     const localStart = ctx.now();
@@ -86,6 +90,7 @@ async function measureCollector(spec: Spec, ctx: CheckContext): Promise<Skew | O
     if (timeout.aborted && !ctx.signal.aborted) return unknown('CLOCK_SOURCE_UNREACHABLE', `no answer from ${where(url)} within ${budget} ms`);
     throw err;
   } finally {
+    clearTimeout(timer);
     await agent.destroy().catch(() => undefined);
   }
 }

@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode } from './error-code.ts';
 
@@ -9,7 +10,7 @@ export interface ProcInfo {
   comm: string;
   /** One letter: R, S, D, Z (zombie), T, X... */
   state: string;
-  /** The command line; empty for kernel threads and zombies. */
+  /** The command line; empty for kernel threads, zombies, and where the scan did not need it (see argvNeeded). */
   argv: string[];
 }
 
@@ -38,30 +39,39 @@ export function parseProcStat(text: string): { comm: string; state: string } | u
 /**
  * Every process under procRoot. Processes exit during a scan: a pid whose files vanish (ENOENT, ESRCH) is skipped,
  * and an unreadable command line (hidepid, another user) leaves argv empty rather than dropping the process.
+ * `needsArgv` says, from comm and state, whether a process's command line is needed at all; without it argv is
+ * read for every process (each read is a file open, read and close on the threadpool).
  */
-export async function scanProcesses(procRoot: string, signal: AbortSignal): Promise<ProcInfo[]> {
+export async function scanProcesses(procRoot: string, signal: AbortSignal, needsArgv: (p: { comm: string; state: string }) => boolean = () => true): Promise<ProcInfo[]> {
   const pids = (await readdir(procRoot)).filter((e) => /^\d+$/.test(e)).map(Number);
   const out: ProcInfo[] = [];
   for (let i = 0; i < pids.length; i += CONCURRENCY) {
-    const batch = await Promise.all(pids.slice(i, i + CONCURRENCY).map((pid) => readProcess(procRoot, pid, signal)));
+    const batch = await Promise.all(pids.slice(i, i + CONCURRENCY).map((pid) => readProcess(procRoot, pid, signal, needsArgv)));
     for (const p of batch) if (p) out.push(p);
   }
   return out;
 }
 
-async function readProcess(procRoot: string, pid: number, signal: AbortSignal): Promise<ProcInfo | undefined> {
+async function readProcess(procRoot: string, pid: number, signal: AbortSignal, needsArgv: (p: { comm: string; state: string }) => boolean): Promise<ProcInfo | undefined> {
   const dir = path.join(procRoot, String(pid));
   let stat: ReturnType<typeof parseProcStat>;
   try {
-    stat = parseProcStat(await readFile(path.join(dir, 'stat'), { encoding: 'utf8', signal }));
+    signal.throwIfAborted();
+    // Read synchronously: the kernel builds <pid>/stat from the task's own fields without waiting on I/O or on the
+    // target's memory-map lock, so it never hangs, and a sync read costs a few microseconds where the promise
+    // version costs four threadpool round trips. That adds up in a shared PID namespace with many processes.
+    // cmdline below does take that lock (a process stuck in a page fault on a hung mount blocks its readers), so
+    // it stays asynchronous and under the runner's deadline.
+    stat = parseProcStat(readFileSync(path.join(dir, 'stat'), 'utf8'));
   } catch (err) {
     if (signal.aborted) throw err;
     return undefined; // gone, or not a process directory
   }
   if (!stat) return undefined;
   let argv: string[] = [];
+  if (!needsArgv(stat)) return { pid, comm: stat.comm, state: stat.state, argv };
   try {
-    const raw = await readFile(path.join(dir, 'cmdline'), { encoding: 'utf8', signal });
+    const raw = await readSmallFile(path.join(dir, 'cmdline'));
     argv = raw.split('\0');
     if (argv.at(-1) === '') argv.pop();
   } catch (err) {
@@ -78,10 +88,22 @@ export function processMatcher(match: ProcessMatch): (p: ProcInfo) => boolean {
   return (p) => {
     if (name !== undefined) {
       const argv0 = p.argv[0] === undefined ? undefined : path.posix.basename(p.argv[0]);
-      if (p.comm !== name && p.comm !== name.slice(0, TASK_COMM_LEN) && argv0 !== name) return false;
+      if (!commIs(p.comm, name) && argv0 !== name) return false;
     }
     return pattern === undefined || pattern.test(p.argv.join(' '));
   };
+}
+
+/**
+ * Whether processMatcher can need the command line of a process with this comm: for a cmdline pattern always, for
+ * a name only when comm does not already match it (then argv[0] may). Dead processes never match.
+ */
+export function argvNeeded(match: ProcessMatch): (p: { comm: string; state: string }) => boolean {
+  return (p) => p.state !== 'Z' && p.state !== 'X' && (match.cmdline !== undefined || (match.name !== undefined && !commIs(p.comm, match.name)));
+}
+
+function commIs(comm: string, name: string): boolean {
+  return comm === name || comm === name.slice(0, TASK_COMM_LEN);
 }
 
 /**
@@ -100,8 +122,28 @@ export async function probePids(procRoot: string): Promise<Set<number>> {
 
 /** Live (not zombie, not dead) processes matching `match`, excluding the probe's own, plus the full scan. */
 export async function findProcesses(procRoot: string, match: ProcessMatch, signal: AbortSignal): Promise<{ matches: ProcInfo[]; all: ProcInfo[] }> {
-  const [all, own] = await Promise.all([scanProcesses(procRoot, signal), probePids(procRoot)]);
+  const [all, own] = await Promise.all([scanProcesses(procRoot, signal, argvNeeded(match)), probePids(procRoot)]);
   const test = processMatcher(match);
   const matches = all.filter((p) => !own.has(p.pid) && p.state !== 'Z' && p.state !== 'X' && test(p));
   return { matches, all };
+}
+
+/**
+ * A small file's text: open, reads until EOF, close (no fstat, which /proc answers with size 0 anyway). Cheaper
+ * than readFile for the many small /proc files of a scan.
+ */
+async function readSmallFile(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(chunks.length === 0 ? 1024 : 16384);
+      const { bytesRead } = await fh.read({ buffer });
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await fh.close();
+  }
 }

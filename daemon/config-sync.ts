@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { CollectorUnavailableError, type CollectorClient } from '../src/agent/collector-client.ts';
 import type { Logger } from '../src/log/logger.ts';
 import { AgentConfig } from '../src/protocol/agent-config.ts';
+import { ValidationError } from '../src/errors.ts';
 import { parseWith } from '../src/protocol/parse.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import { configErrorBrief } from './config-error.ts';
 
 export interface ConfigSyncOptions {
   client: CollectorClient;
@@ -14,8 +16,11 @@ export interface ConfigSyncOptions {
   intervalMs: () => number;
   /** Called with every new valid config (not with a 304 or a refused one). */
   onConfig: (config: AgentConfig, source: 'cache' | 'default' | 'collector') => void;
-  /** Called when the collector served a config that does not validate (undefined once a good one arrives). */
-  onRefused: (error: string | undefined) => void;
+  /**
+   * Called when the collector served a config that does not validate (undefined once a good one is applied):
+   * the full report and the brief form for `agent.configError`.
+   */
+  onRefused: (refusal: { error: string; brief: string } | undefined) => void;
   random?: () => number;
 }
 
@@ -125,12 +130,13 @@ export class ConfigSync {
     try {
       body = res.json();
     } catch (err) {
-      this.#refuse(`config from the collector is not JSON: ${(err as Error).message}`, etag);
+      const error = `config from the collector is not JSON: ${(err as Error).message}`;
+      this.#refuse(error, configErrorBrief(new ValidationError('PODPULSE_ERR_CONFIG_INVALID', 'agent config from the collector', [{ path: '', message: error }])), etag);
       return;
     }
-    const r = parseWith(AgentConfig, body, { what: 'agent config from the collector', byId: true });
+    const r = parseWith(AgentConfig, body, { what: 'agent config from the collector', byId: true, code: 'PODPULSE_ERR_CONFIG_INVALID' });
     if (!r.ok) {
-      this.#refuse(r.error.message, etag);
+      this.#refuse(r.error.message, configErrorBrief(r.error), etag);
       return;
     }
     this.#etag = etag;
@@ -140,13 +146,13 @@ export class ConfigSync {
     this.#apply(r.value, 'collector');
   }
 
-  #refuse(error: string, etag: string | undefined): void {
+  #refuse(error: string, brief: string, etag: string | undefined): void {
     // Remember the refused ETag: the next poll gets a 304 for it instead of refusing (and logging) it again.
     this.#etag = etag ?? this.#etag;
     if (this.#refused === error) return;
     this.#refused = error;
     this.#opts.log.error({ error }, 'refused an invalid config from the collector; keeping the last good one');
-    this.#opts.onRefused(error.slice(0, 500));
+    this.#opts.onRefused({ error: error.slice(0, 500), brief });
   }
 
   #apply(config: AgentConfig, source: 'cache' | 'default' | 'collector'): void {

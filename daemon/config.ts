@@ -6,6 +6,7 @@ import { AgentConfig } from '../src/protocol/agent-config.ts';
 import { CommandTemplate } from '../src/protocol/command.ts';
 import { absolutePath, duration, identifier, port, version } from '../src/protocol/common.ts';
 import { VERSION } from '../src/program.ts';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from './worker-footprint.ts';
 
 /** The worker bundle baked into the image: next to dist/daemon.mjs. The last fallback when no release is installed. */
 function bakedWorkerPath(): string {
@@ -56,6 +57,13 @@ export const DaemonConfig = z.strictObject({
       maxDownloadBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(32 * 1024 * 1024),
       /** The kernel's OOM-kill preference for the worker (the daemon and the app are spared first). */
       oomScoreAdj: z.number().int().min(-1000).max(1000).default(1000),
+      /**
+       * Node flags the worker is forked with (instead of the daemon's own execArgv); they only act at process start.
+       * The defaults keep its private memory small, see docs/worker-footprint.md.
+       */
+      nodeFlags: z.array(z.string().max(128).regex(/^--[a-z0-9-_]+(=[^\s]*)?$/, 'must be a node flag such as --max-semi-space-size=1')).max(32).default(() => [...WORKER_NODE_FLAGS]),
+      /** Environment added for the worker (allocator settings by default); a key set to "" removes it. */
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name'), z.string().max(1024)).default(() => ({ ...WORKER_ENV })),
     })
     .prefault({}),
   release: z.strictObject({ publicKeys: z.array(PublicKey).max(16).default([]) }).prefault({}),

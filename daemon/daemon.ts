@@ -33,7 +33,8 @@ export class Daemon {
   readonly #log: Logger;
   readonly #client: CollectorClient;
   #agentConfig: AgentConfig;
-  #configError: string | undefined;
+  /** Set while the newest config from the collector is refused; cleared when a good one is applied. */
+  #configError: { error: string; brief: string } | undefined;
   #lastWorkerBeat: number | undefined;
   #restarts = 0;
   #stopping = false;
@@ -145,8 +146,8 @@ export class Daemon {
       log: log.child({ component: 'config-sync' }),
       intervalMs: () => ms(this.#cfg.config.pollInterval),
       onConfig: (c, source) => this.#applyConfig(c, source),
-      onRefused: (error) => {
-        this.#configError = error;
+      onRefused: (refusal) => {
+        this.#configError = refusal;
         this.#pushAgentState();
       },
     });
@@ -190,6 +191,7 @@ export class Daemon {
       update: this.updater.status,
     };
     if (this.breaker.reason) s.breakerReason = this.breaker.reason.slice(0, 256);
+    if (this.#configError) s.configError = this.#configError.brief;
     return s;
   }
 
@@ -206,7 +208,7 @@ export class Daemon {
       breakerReason: a.breakerReason,
       update: a.update,
       configRevision: a.configRevision,
-      configError: this.#configError,
+      configError: this.#configError?.error,
       lastWorkerHeartbeatAt: this.#lastWorkerBeat ? new Date(this.#lastWorkerBeat).toISOString() : undefined,
       lastDaemonHeartbeatAt: this.heartbeat.lastSentAt ? new Date(this.heartbeat.lastSentAt).toISOString() : undefined,
       restarts: Math.max(0, this.#restarts - 1),
@@ -245,11 +247,17 @@ export class Daemon {
       PODPULSE_LOG_LEVEL: cfg.log.level,
     };
     if (cfg.collector.tokenFile) env.PODPULSE_TOKEN_FILE = cfg.collector.tokenFile;
-    const w = new WorkerProcess({ entry, version, env, log: this.#log.child({ component: 'worker' }), oomScoreAdj: cfg.worker.oomScoreAdj });
+    // The footprint settings (allocator env, node flags) act only at process start; "" removes a variable.
+    for (const [k, v] of Object.entries(cfg.worker.env)) {
+      if (v === '') delete env[k];
+      else env[k] = v;
+    }
+    const w = new WorkerProcess({ entry, version, env, execArgv: cfg.worker.nodeFlags, log: this.#log.child({ component: 'worker' }), oomScoreAdj: cfg.worker.oomScoreAdj });
     w.send({ type: 'config', config: this.#agentConfig });
     w.send({ type: 'agent-state', agent: this.agentState() });
-    // A worker may apply its own local config after ours (it reads it at start); whatever it says it runs, it
-    // gets the effective config again until the revisions agree.
+    // The worker gives our config precedence over its local file; builds older than that rule could apply their
+    // local config after ours, so whatever a worker says it runs, it gets the effective config again until the
+    // revisions agree.
     w.on('message', (m) => {
       if ((m.type === 'ready' || m.type === 'config-applied') && (m.type === 'ready' ? m.configRevision : m.revision) !== this.#agentConfig.revision) {
         w.send({ type: 'config', config: this.#agentConfig });

@@ -15,7 +15,7 @@ export interface DaemonStatus {
   breakerReason?: string | undefined;
   update?: unknown;
   configRevision: string;
-  /** Why the last config from the collector was refused (AgentState has no field for it yet). */
+  /** Why the newest config from the collector is refused, in full (heartbeats carry the brief `agent.configError`). */
   configError?: string | undefined;
   lastWorkerHeartbeatAt?: string | undefined;
   lastDaemonHeartbeatAt?: string | undefined;

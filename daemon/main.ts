@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { loadConfig } from '../src/config/load-config.ts';
 import { printError, runProgram } from '../src/program.ts';
 import { DAEMON_ENV_MAP, DaemonConfig } from './config.ts';
@@ -22,6 +23,10 @@ if (process.argv[2] === 'health') {
   process.stdout.write(`${h.healthy ? 'healthy' : 'unhealthy'}: ${h.reason}\n`);
   process.exit(h.healthy ? 0 : 1);
 }
+
+// Keep V8's young generation at its initial 1 MB semi-space, as the worker does (docs/worker-footprint.md): the
+// daemon allocates a few KB per sample and request, and a grown nursery only holds garbage between scavenges.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 await runProgram(
   {

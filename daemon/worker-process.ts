@@ -11,6 +11,8 @@ export interface WorkerSpawnOptions {
   /** The version this entry is believed to be (what the daemon reports until the worker says otherwise). */
   version: string;
   env: NodeJS.ProcessEnv;
+  /** Node flags for the worker; the daemon's own execArgv is never inherited. */
+  execArgv?: readonly string[] | undefined;
   log: Logger;
   /** Written to /proc/<pid>/oom_score_adj so the kernel picks the worker first under memory pressure. */
   oomScoreAdj?: number | undefined;
@@ -48,6 +50,7 @@ export class WorkerProcess extends EventEmitter<{ message: [WorkerToDaemon]; exi
     this.version = opts.version;
     this.#child = fork(opts.entry, [], {
       env: opts.env,
+      execArgv: [...(opts.execArgv ?? [])],
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',

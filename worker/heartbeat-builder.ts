@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PodpulseError } from '../src/errors.ts';
 import { API_VERSION } from '../src/protocol/common.ts';
-import { Heartbeat, type AgentState, type CheckResult, type Instance } from '../src/protocol/heartbeat.ts';
+import { Heartbeat, type AgentState, type CheckResult, type HeartbeatInput, type Instance } from '../src/protocol/heartbeat.ts';
 import { parseWith } from '../src/protocol/parse.ts';
 
 /** How the builder is set up; `bootId` and `now` are injectable for tests. */
@@ -41,9 +41,12 @@ export class HeartbeatBuilder {
     return this.#seq;
   }
 
-  /** Fields from the daemon's `agent-state` message; later messages update earlier ones. */
+  /**
+   * Fields from the daemon's `agent-state` message. Each message is the daemon's whole view and replaces the
+   * previous one: a cleared field (breakerReason, configError) arrives as absent, since JSON IPC drops undefined.
+   */
   setAgent(agent: Partial<AgentState>): void {
-    this.#daemonAgent = { ...this.#daemonAgent, ...agent };
+    this.#daemonAgent = { ...agent };
   }
 
   setConfigRevision(revision: string): void {
@@ -61,32 +64,45 @@ export class HeartbeatBuilder {
       worker: 'running',
     };
     if (d.breakerReason !== undefined) agent.breakerReason = d.breakerReason;
+    if (d.configError !== undefined) agent.configError = d.configError;
     if (d.update !== undefined) agent.update = d.update;
     return agent;
   }
 
+  /** The agent fields on the wire: the normal states (breaker closed, worker running) are left out. */
+  #wireAgent(): HeartbeatInput['agent'] {
+    const { breaker, worker, ...rest } = this.agent();
+    const out: HeartbeatInput['agent'] = rest;
+    if (breaker !== 'closed') out.breaker = breaker;
+    if (worker !== 'running') out.worker = worker;
+    return out;
+  }
+
   /**
-   * The next heartbeat (takes a seq). Results are made compact: `ok` ones carry neither message, details nor `at`
-   * (their time is the heartbeat's). Throws PODPULSE_ERR_INTERNAL if the result would not validate (a bug).
+   * The next heartbeat (takes a seq), in the compact wire form: an ok result is just `{id, kind, latencyMs}` (no
+   * status, code, message, details or `at`; its time is the heartbeat's), `dropped` is left out while it is 0 and
+   * the agent's breaker and worker states while they are the normal ones.
+   * The protocol fills those defaults back in when it parses. Throws PODPULSE_ERR_INTERNAL if the result would not
+   * validate (a bug).
    */
-  build(input: { checks: readonly CheckResult[]; intervalMs: number; dropped: number }): Heartbeat {
-    const hb = {
+  build(input: { checks: readonly CheckResult[]; intervalMs: number; dropped: number }): HeartbeatInput {
+    const hb: HeartbeatInput = {
       apiVersion: API_VERSION,
-      source: 'worker' as const,
+      source: 'worker',
       instance: compactInstance(this.#instance),
-      agent: this.agent(),
+      agent: this.#wireAgent(),
       bootId: this.bootId,
       seq: this.#seq,
       sentAt: new Date(this.#now()).toISOString(),
       intervalMs: input.intervalMs,
-      dropped: input.dropped,
       checks: input.checks.map(compactResult),
     };
+    if (input.dropped > 0) hb.dropped = input.dropped;
     const r = parseWith(Heartbeat, hb, { what: 'heartbeat', code: 'PODPULSE_ERR_INTERNAL' });
     if (!r.ok) throw new PodpulseError('PODPULSE_ERR_INTERNAL', r.error.message, { cause: r.error });
     this.#seq++;
-    // Keep the compact form: the parsed value re-adds defaults (tenant: '').
-    return hb as Heartbeat;
+    // Keep the compact form: the parsed value re-adds every default.
+    return hb;
   }
 }
 
@@ -96,7 +112,10 @@ function compactInstance(i: Instance): Instance {
   return out;
 }
 
-function compactResult(r: CheckResult): CheckResult {
+type WireCheckResult = HeartbeatInput['checks'][number];
+
+function compactResult(r: CheckResult): WireCheckResult {
   if (r.status !== 'ok') return r;
-  return { id: r.id, kind: r.kind, status: r.status, code: r.code, latencyMs: r.latencyMs };
+  // Whole milliseconds: sub-millisecond digits of a probe's latency carry no meaning and cost bytes.
+  return { id: r.id, kind: r.kind, latencyMs: Math.round(r.latencyMs) };
 }

@@ -13,6 +13,9 @@ import { ProbeWorker } from './probe-worker.ts';
 // flags the daemon passes when it forks the worker.
 setFlagsFromString('--semi-space-growth-factor=1');
 
+/** How long a worker under the daemon waits for the daemon's config before running the local file's. */
+const IPC_CONFIG_WAIT_MS = 2000;
+
 await runProgram(
   {
     name: 'podpulse-worker',
@@ -28,7 +31,8 @@ await runProgram(
           if (process.connected) process.send!(msg);
         }
       : undefined;
-    const worker = new ProbeWorker({ config, registry: CHECKS, log, version: VERSION, send });
+    // Under the daemon its config wins; the local file is only the fallback if none comes within this wait.
+    const worker = new ProbeWorker({ config, registry: CHECKS, log, version: VERSION, send, ipcConfigWaitMs: ipc ? IPC_CONFIG_WAIT_MS : 0 });
 
     let stopping = false;
     const stop = async (graceMs: number, why: string): Promise<void> => {

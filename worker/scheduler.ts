@@ -15,6 +15,11 @@ export interface SchedulerOptions {
   random?: () => number;
   /** Called with every result as it arrives. */
   onResult?: (result: CheckResult) => void;
+  /**
+   * A new check's first run comes within this window (or its interval, if shorter), so a fresh worker has a full
+   * round of results at once; its fixed-rate grid is spread over the whole interval. Default 1000 ms.
+   */
+  firstRunSpreadMs?: number;
 }
 
 /** What the scheduler keeps about one check. */
@@ -30,16 +35,21 @@ interface Entry {
   /** Run k is due at startAt + k * intervalMs. */
   startAt: number;
   next: number;
+  /** When the first run is due (before the grid's first slot); undefined once it has fired. */
+  firstAt: number | undefined;
   timer: NodeJS.Timeout | undefined;
   history: CheckHistory;
   stopped: boolean;
 }
 
 /**
- * Runs every check at a fixed rate. Each check's first run is at a random offset in [0, interval), so pods started
- * together spread their load; later runs are due at start + k * interval, computed from the start rather than from
- * the previous run, so the schedule never drifts, and slots missed (a paused process) are skipped, not burst.
- * A run is started whether or not the previous one finished: the runner turns that into HUNG.
+ * Runs every check at a fixed rate. A new check runs once within the first-run window (about a second), so the
+ * first heartbeat can carry a full round; then it joins a grid at a random phase in [0, interval), so pods started
+ * together spread their load. The grid's first slot is at least half an interval after that first run (it is
+ * pushed one interval on otherwise), so the two never overlap. Grid runs are due at start + k * interval, computed
+ * from the start rather than from the previous run, so the schedule never drifts, and slots missed (a paused
+ * process) are skipped, not burst. A run is started whether or not the previous one finished: the runner turns
+ * that into HUNG.
  */
 export class Scheduler {
   readonly #opts: SchedulerOptions;
@@ -82,7 +92,12 @@ export class Scheduler {
         this.#opts.runner.forget(c.id);
         out.changed.push(c.id);
       } else out.added.push(c.id);
-      const e: Entry = { check: c, key, startAt: this.#now() + this.#random() * c.intervalMs, next: 0, timer: undefined, history: { recent: [] }, stopped: false };
+      const now = this.#now();
+      const phase = this.#random();
+      const firstAt = now + phase * Math.min(c.intervalMs, this.#opts.firstRunSpreadMs ?? 1000);
+      const startAt = now + phase * c.intervalMs;
+      const next = startAt < firstAt + c.intervalMs / 2 ? 1 : 0;
+      const e: Entry = { check: c, key, startAt, next, firstAt, timer: undefined, history: { recent: [] }, stopped: false };
       ordered.set(c.id, e);
       this.#arm(e);
     }
@@ -126,18 +141,28 @@ export class Scheduler {
 
   #arm(e: Entry): void {
     if (e.stopped) return;
-    const delay = Math.max(0, e.startAt + e.next * e.check.intervalMs - this.#now());
-    e.timer = setTimeout(() => this.#fire(e), delay);
+    const due = e.firstAt ?? e.startAt + e.next * e.check.intervalMs;
+    e.timer = setTimeout(() => this.#fire(e), Math.max(0, due - this.#now()));
   }
 
   #fire(e: Entry): void {
     if (e.stopped) return;
+    if (e.firstAt !== undefined) {
+      e.firstAt = undefined;
+      this.#arm(e);
+      this.#run(e);
+      return;
+    }
     const { intervalMs } = e.check;
     // A timer may fire a hair early or very late; the slot is the latest one that is due, never an earlier one.
     const slot = Math.max(e.next, Math.floor((this.#now() - e.startAt + 1) / intervalMs));
     if (slot > e.next) this.#opts.log.warn({ checkId: e.check.id, skipped: slot - e.next }, 'skipped missed runs (the process was paused or overloaded)');
     e.next = slot + 1;
     this.#arm(e);
+    this.#run(e);
+  }
+
+  #run(e: Entry): void {
     void this.#opts.runner.run(e.check).then(
       (r) => this.#record(e, r),
       (err: unknown) => this.#opts.log.error({ err, checkId: e.check.id }, 'runner failed'),

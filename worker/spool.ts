@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../src/log/logger.ts';
-import { HEARTBEAT_LIMITS, type Heartbeat } from '../src/protocol/heartbeat.ts';
+import { HEARTBEAT_LIMITS, type HeartbeatInput } from '../src/protocol/heartbeat.ts';
 
 /** Where and how much to spool. */
 export interface SpoolOptions {
@@ -28,7 +28,7 @@ interface Segment {
 /** The oldest spooled heartbeats, read back for a replay; `ack` it after a 2xx, `drop` it after a refusal. */
 export interface SpoolBatch {
   segment: string;
-  heartbeats: Heartbeat[];
+  heartbeats: HeartbeatInput[];
 }
 
 const NAME = /^seg-(\d{12})\.jsonl$/;
@@ -84,7 +84,7 @@ export class Spool {
   }
 
   /** Appends one heartbeat; drops the oldest segments first if it would not fit. */
-  append(hb: Heartbeat): Promise<void> {
+  append(hb: HeartbeatInput): Promise<void> {
     return this.#serial(async () => {
       const line = `${JSON.stringify(hb)}\n`;
       const size = Buffer.byteLength(line);
@@ -124,7 +124,7 @@ export class Spool {
       while (this.#segments.length > 0) {
         const seg = this.#segments[0]!;
         if (seg.fh) await this.#closeSegment(seg);
-        const heartbeats: Heartbeat[] = [];
+        const heartbeats: HeartbeatInput[] = [];
         let bad = 0;
         let text = '';
         try {
@@ -135,7 +135,7 @@ export class Spool {
         for (const l of text.split('\n')) {
           if (l.trim() === '') continue;
           try {
-            heartbeats.push(JSON.parse(l) as Heartbeat);
+            heartbeats.push(JSON.parse(l) as HeartbeatInput);
           } catch {
             // A line cut short by a crash mid-write: lose that one beat, keep the rest.
             bad++;

@@ -1,7 +1,7 @@
 import { CollectorUnavailableError, retryDelay, type CollectorClient } from '../src/agent/collector-client.ts';
 import type { Logger } from '../src/log/logger.ts';
 import { API_VERSION } from '../src/protocol/common.ts';
-import { HeartbeatAck, type Heartbeat } from '../src/protocol/heartbeat.ts';
+import { HeartbeatAck, type HeartbeatInput } from '../src/protocol/heartbeat.ts';
 import type { Spool, SpoolBatch } from './spool.ts';
 
 /** What the collector answered to a delivered heartbeat (or batch: the last seq in it). */
@@ -33,7 +33,7 @@ const MEMORY_QUEUE = 16;
  */
 export class Transport {
   readonly #opts: TransportOptions;
-  readonly #queue: Heartbeat[] = [];
+  readonly #queue: HeartbeatInput[] = [];
   readonly #abort = new AbortController();
   readonly #logged = new Set<string>();
   #attempt = 0;
@@ -61,7 +61,7 @@ export class Transport {
   }
 
   /** Queues a heartbeat for delivery and returns at once. */
-  submit(hb: Heartbeat): void {
+  submit(hb: HeartbeatInput): void {
     this.#queue.push(hb);
     this.#kick();
   }

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../src/log/logger.ts';
+import type { AgentConfigInput } from '../../src/protocol/agent-config.ts';
 import type { CollectorConfig } from '../config.ts';
 import { startCollector, type RunningCollector } from '../start-collector.ts';
 import { demoAgentConfig } from './demo-agent-config.ts';
@@ -19,6 +20,16 @@ export const DEMO_POD = {
   NODE_NAME: 'local-node',
   POD_IP: '127.0.0.1',
 } as const;
+
+async function publishGlobalConfig(url: string, config: AgentConfigInput): Promise<void> {
+  const { apiVersion: _v, revision: _r, ...document } = config;
+  const res = await fetch(`${url}/api/v1/config/scopes/global`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ document, message: 'npm start: demo checks' }),
+  });
+  if (!res.ok) throw new Error(`the config center refused the demo checks: ${res.status} ${await res.text()}`);
+}
 
 export interface RunningDemo {
   collector: RunningCollector;
@@ -57,6 +68,11 @@ export async function startDemo(config: CollectorConfig, log: Logger, out: NodeJ
   const port = Number(new URL(collector.url).port);
   const local = `http://127.0.0.1:${port}`;
 
+  // The checks go through the config center, as an operator would set them (`podpulse config set global ...`);
+  // the sidecar fetches them from the collector. Target ports change with every start, so this writes a revision.
+  const agentConfig = demoAgentConfig(targets, port, stateDir);
+  await publishGlobalConfig(local, agentConfig);
+
   const daemonConfig = join(demoDir, 'daemon.json');
   writeFileSync(
     daemonConfig,
@@ -64,7 +80,7 @@ export async function startDemo(config: CollectorConfig, log: Logger, out: NodeJ
       {
         collector: { url: local, timeout: '5s' },
         stateDir,
-        config: { pollInterval: '10s', default: demoAgentConfig(targets, port, stateDir) },
+        config: { pollInterval: '10s', default: agentConfig },
         health: { statusInterval: '5s' },
       },
       null,

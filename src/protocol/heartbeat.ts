@@ -19,15 +19,22 @@ export const HEARTBEAT_LIMITS = {
 
 const detailValue = z.union([z.string().max(HEARTBEAT_LIMITS.detailValue), z.number(), z.boolean(), z.null()]);
 
-/** One check's latest result, compact: message and details only when the status is not ok. */
+/**
+ * One check's latest result, compact: message and details only when the status is not ok. An ok result may be
+ * sent as just `{id, kind, latencyMs}`: a missing `status` means `ok`, and a missing `code` means `OK`, which is
+ * only allowed with `ok` (every other status must name its reason code). Parsed results always carry both, so
+ * readers never see the short form.
+ */
 export const CheckResult = z
   .strictObject({
     id: identifier,
     kind: z.enum(CHECK_KINDS),
-    status: CheckStatus,
-    code: z.enum(REASON_CODE_NAMES, {
-      error: (iss) => `expected a reason code from the catalogue (docs/reason-codes.md), got ${describeValue(iss.input)}`,
-    }),
+    status: CheckStatus.default('ok'),
+    code: z
+      .enum(REASON_CODE_NAMES, {
+        error: (iss) => `expected a reason code from the catalogue (docs/reason-codes.md), got ${describeValue(iss.input)}`,
+      })
+      .optional(),
     latencyMs: z.number().min(0).max(86_400_000),
     /** When the result was produced (the heartbeat carries the latest result of each check). */
     at: timestamp.optional(),
@@ -37,7 +44,9 @@ export const CheckResult = z
       .optional(),
   })
   .superRefine((r, ctx) => {
-    if (!codeAllows(r.code, r.status)) {
+    if (r.code === undefined) {
+      if (r.status !== 'ok') ctx.addIssue({ code: 'custom', path: ['code'], message: `is required when status is "${r.status}" (only ok implies OK)` });
+    } else if (!codeAllows(r.code, r.status)) {
       ctx.addIssue({
         code: 'custom',
         path: ['code'],
@@ -50,7 +59,8 @@ export const CheckResult = z
     if (r.details && Object.keys(r.details).length > HEARTBEAT_LIMITS.detailKeys) {
       ctx.addIssue({ code: 'custom', path: ['details'], message: `must have at most ${HEARTBEAT_LIMITS.detailKeys} keys` });
     }
-  });
+  })
+  .transform(({ id, kind, status, code, ...rest }) => ({ id, kind, status, code: code ?? 'OK', ...rest }));
 export type CheckResult = z.output<typeof CheckResult>;
 
 /** Who the heartbeat is about: the pod, from the downward API. The pod uid is the instance key. */
@@ -71,14 +81,24 @@ export const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 export const WORKER_STATES = ['starting', 'running', 'down', 'crashloop', 'updating', 'stopped'] as const;
 export const UPDATE_STATUSES = ['idle', 'installing', 'installed', 'failed', 'rolled-back'] as const;
 
+/** The longest `agent.configError`: the code and the first violation, not the whole report. */
+export const AGENT_CONFIG_ERROR_MAX = 256;
+
 /** The sidecar's own state, as the daemon sees it. */
 export const AgentState = z.strictObject({
   daemonVersion: version,
   workerVersion: version,
   configRevision: str(128),
-  breaker: z.enum(BREAKER_STATES),
+  /** Absent means `closed`, the normal state (a worker's heartbeat leaves it out). */
+  breaker: z.enum(BREAKER_STATES).default('closed'),
   breakerReason: str(256).optional(),
-  worker: z.enum(WORKER_STATES),
+  /** Absent means `running`, the normal state (a worker's heartbeat leaves it out; the daemon always sends it). */
+  worker: z.enum(WORKER_STATES).default('running'),
+  /**
+   * Set while the newest config fetched from the collector is refused (the last good one keeps running): its
+   * error code and the first violation, e.g. `PODPULSE_ERR_CONFIG_INVALID checks[dns-db].timeout: ...`.
+   */
+  configError: str(AGENT_CONFIG_ERROR_MAX).optional(),
   update: z
     .strictObject({
       desired: version.optional(),
@@ -104,8 +124,8 @@ export const Heartbeat = z
     seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     sentAt: timestamp,
     intervalMs: z.number().int().min(1000).max(3_600_000),
-    /** Heartbeats this boot could not deliver and had to drop (spool full or too old). */
-    dropped: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Heartbeats this boot could not deliver and had to drop (spool full or too old); absent means none. */
+    dropped: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
     checks: z.array(CheckResult).max(HEARTBEAT_LIMITS.checks),
   })
   .superRefine((hb, ctx) => {

@@ -28,11 +28,11 @@ export function daemonDir(): { dir: string; stateDir: string } {
   return { dir, stateDir: join(dir, 'state') };
 }
 
-/** Writes `config` as the daemon's local config file and starts dist/daemon.mjs with it. */
-export function startDaemon(config: Record<string, unknown>, where = daemonDir(), env: NodeJS.ProcessEnv = {}): DaemonRun {
+/** Writes `config` as the daemon's local config file and starts dist/daemon.mjs with it (and `nodeFlags`). */
+export function startDaemon(config: Record<string, unknown>, where = daemonDir(), env: NodeJS.ProcessEnv = {}, nodeFlags: readonly string[] = []): DaemonRun {
   const configFile = join(where.dir, 'daemon.json');
   writeFileSync(configFile, JSON.stringify({ stateDir: where.stateDir, ...config }, null, 2));
-  const proc = spawn(process.execPath, [DAEMON_ENTRY, '--config', configFile], {
+  const proc = spawn(process.execPath, [...nodeFlags, DAEMON_ENTRY, '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PODPULSE_LOG_LEVEL: 'debug', ...env },
   });

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { API_VERSION, type CheckResult, type Heartbeat, type HeartbeatInput } from '../../src/protocol/index.ts';
+import { API_VERSION, type CheckResult, type Heartbeat } from '../../src/protocol/index.ts';
 
-type CheckResultInput = HeartbeatInput['checks'][number];
-
-/** Deep-ish overrides: nested `instance` and `agent` fields merge with the defaults instead of replacing them. */
-export type HeartbeatOverrides = Partial<Omit<HeartbeatInput, 'instance' | 'agent'>> & {
-  instance?: Partial<HeartbeatInput['instance']>;
-  agent?: Partial<HeartbeatInput['agent']>;
+/**
+ * Deep-ish overrides: nested `instance` and `agent` fields merge with the defaults instead of replacing them.
+ * They are in the parsed form (check results with status and code), which is what the factory returns.
+ */
+export type HeartbeatOverrides = Partial<Omit<Heartbeat, 'instance' | 'agent'>> & {
+  instance?: Partial<Heartbeat['instance']>;
+  agent?: Partial<Heartbeat['agent']>;
 };
 
 /** A check result that validates: `ok` with code OK by default; pass status + code (and message) for the rest. */
-export function checkResult(overrides: Partial<CheckResultInput> = {}): CheckResult {
+export function checkResult(overrides: Partial<CheckResult> = {}): CheckResult {
   const status = overrides.status ?? 'ok';
-  const base: CheckResultInput = {
+  const base: CheckResult = {
     id: 'dns-db',
     kind: 'dns',
     status,

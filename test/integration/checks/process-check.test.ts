@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -111,6 +111,17 @@ describe('process check against a fixture /proc tree', () => {
     const warned = await check({ procRoot, match: { name: 'nginx' }, warnZombies: 1, failZombies: 5 });
     expect(warned).toMatchObject({ status: 'warn', code: 'PROCESS_ZOMBIES', details: { zombies: 2, zombiePids: '11,12' } });
     expect(await check({ procRoot, match: { name: 'nginx' }, warnZombies: 0, failZombies: 1 })).toMatchObject({ status: 'fail', code: 'PROCESS_ZOMBIES' });
+  });
+
+  it('reads a command line only when the match needs it (comm already names the process)', async () => {
+    // cmdline is a FIFO with no writer: reading it would never return, so an ok answer proves it was not read.
+    const root = path.join(tmp, `proc-lazy-${tag()}`);
+    await writeProcTree(root, [{ pid: 21, comm: 'api', state: 'S' }]);
+    await rm(path.join(root, '21', 'cmdline'));
+    execFileSync('mkfifo', [path.join(root, '21', 'cmdline')]);
+    const run = processCheck.run(processCheck.spec.parse({ procRoot: root, match: { name: 'api' } }), checkContext({ timeoutMs: 2000 }));
+    const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000).unref());
+    expect(await Promise.race([run, hung])).toEqual({ status: 'ok', code: 'OK' });
   });
 
   it('reports unknown NOT_SUPPORTED when procRoot does not exist', async () => {

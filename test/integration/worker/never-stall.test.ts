@@ -71,8 +71,9 @@ describe('never stall', () => {
 
     const report: string[] = [];
     for (const id of ['env', 'tcp', 'port', 'file', 'http', 'disk']) {
-      const runs = byId.get(id)!.map((x) => x.at).sort((a, b) => a - b);
-      expect(runs.length, id).toBeGreaterThanOrEqual(12);
+      // The first run comes within the first second (for the first heartbeat); the schedule is the grid after it.
+      const runs = byId.get(id)!.map((x) => x.at).sort((a, b) => a - b).slice(1);
+      expect(runs.length, id).toBeGreaterThanOrEqual(11);
       const gaps = runs.slice(1).map((t, i) => t - runs[i]!);
       report.push(`${id}: ${codes(id).join(',')} gaps ${Math.min(...gaps)}..${Math.max(...gaps)} ms`);
       for (const g of gaps) {
@@ -80,7 +81,8 @@ describe('never stall', () => {
         expect(g, `${id} gap`).toBeLessThanOrEqual(INTERVAL * 1.1);
       }
     }
-    const sent = beats.map((h) => Date.parse(h.sentAt));
+    // The first beat goes as soon as the first round is in; the fixed-rate beats follow it.
+    const sent = beats.slice(1).map((h) => Date.parse(h.sentAt));
     const beatGaps = sent.slice(1).map((t, i) => t - sent[i]!);
     report.push(`heartbeats: gaps ${Math.min(...beatGaps)}..${Math.max(...beatGaps)} ms`);
     console.log(report.join('\n'));

@@ -41,6 +41,15 @@ const heartbeatCases: Case[] = [
   ['an unknown reason code', (d) => ((d.checks[1].code = 'TCP_BROKEN'), d), ['checks[1].code: expected a reason code from the catalogue (docs/reason-codes.md), got "TCP_BROKEN"']],
   ['a code that cannot go with the status', (d) => ((d.checks[0].code = 'DNS_NXDOMAIN'), d), ['checks[0].code: DNS_NXDOMAIN cannot be reported with status "ok" (allowed: fail)']],
   ['OK reported with fail', (d) => ((d.checks[1].code = 'OK'), d), ['checks[1].code: OK cannot be reported with status "fail" (allowed: ok)']],
+  ['an ok check in the short form (no status, no code)', (d) => ((d.checks[0] = { id: 'dns-db', kind: 'dns', latencyMs: 1 }), d), []],
+  ['an ok check without its code', (d) => (delete d.checks[0].code, d), []],
+  ['a failing check without its code', (d) => (delete d.checks[1].code, d), ['checks[1].code: is required when status is "fail" (only ok implies OK)']],
+  ['an unknown check without its code', (d) => (delete d.checks[3].code, d), ['checks[3].code: is required when status is "unknown" (only ok implies OK)']],
+  ['a failure code without a status (absent means ok)', (d) => (delete d.checks[1].status, delete d.checks[1].message, delete d.checks[1].details, d), ['checks[1].code: TCP_REFUSED cannot be reported with status "ok" (allowed: fail)']],
+  ['a message on a check without a status', (d) => (delete d.checks[0].status, (d.checks[0].message = 'fine'), d), ['checks[0].message: only allowed when status is not ok']],
+  ['no dropped, breaker or worker state (the defaults)', (d) => (delete d.dropped, delete d.agent.breaker, delete d.agent.worker, d), []],
+  ['a config error on the agent', (d) => ((d.agent.configError = 'PODPULSE_ERR_CONFIG_INVALID checks[dns-db].timeout: must be shorter than interval'), d), []],
+  ['an oversize config error', (d) => ((d.agent.configError = 'x'.repeat(257)), d), ['agent.configError: must have at most 256 characters, got 257']],
   ['a message on an ok check', (d) => ((d.checks[0].message = 'fine'), d), ['checks[0].message: only allowed when status is not ok']],
   ['details on an ok check', (d) => ((d.checks[0].details = { a: 1 }), d), ['checks[0].details: only allowed when status is not ok']],
   ['an unknown check kind', (d) => ((d.checks[0].kind = 'ping'), d), ['checks[0].kind: expected one of dns|tcp|http|tls|disk|mount|file|env|clock|cgroup|process|port|exec|fd, got "ping"']],
@@ -102,6 +111,22 @@ const otherCases: [string, z.ZodType, unknown, string[]][] = [
 describe('protocol v1 fixtures: heartbeats', () => {
   it.each(heartbeatCases)('%s', (_name, mutate, expected) => {
     expect(heartbeatErrors(mutate(clone(HB)))).toEqual(expected);
+  });
+});
+
+describe('protocol v1 fixtures: the short form of ok results', () => {
+  it('parses to the full form, so readers always see status, code, dropped and the agent states', () => {
+    const doc = clone(HB);
+    doc.checks[0] = { id: 'dns-db', kind: 'dns', latencyMs: 1 };
+    delete doc.dropped;
+    delete doc.agent.breaker;
+    delete doc.agent.worker;
+    const r = parseHeartbeatPayload(doc);
+    if (!r.ok) throw r.error;
+    const hb = r.value.heartbeats[0]!;
+    expect(hb.checks[0]).toStrictEqual({ id: 'dns-db', kind: 'dns', status: 'ok', code: 'OK', latencyMs: 1 });
+    expect(Object.keys(hb.checks[1]!)).toEqual(['id', 'kind', 'status', 'code', 'latencyMs', 'message', 'details']);
+    expect([hb.dropped, hb.agent.breaker, hb.agent.worker]).toEqual([0, 'closed', 'running']);
   });
 });
 

@@ -22,18 +22,25 @@ describe('Scheduler', () => {
     vi.useRealTimers();
   });
 
-  it('starts each check at a random offset within [0, interval)', async () => {
+  it('runs each new check once within the first second, then on a grid spread over the whole interval', async () => {
     const { runs, scheduler } = setup();
     const checks = Array.from({ length: 200 }, (_, i) => envCheck(`c${i}`, `n_${i}`, 10_000, 1000));
     scheduler.apply(checks);
-    await vi.advanceTimersByTimeAsync(9_999);
-    const firsts = runs.map((r) => r.at - 1_000_000);
+    await vi.advanceTimersByTimeAsync(999);
+    // A full first round within a second: a fresh worker's first heartbeat can carry every check.
     expect(runs.length).toBe(200);
-    expect(Math.min(...firsts)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...firsts)).toBeLessThan(10_000);
-    // Spread, not clumped: every tenth of the interval gets some first runs.
-    const buckets = new Set(firsts.map((t) => Math.floor(t / 1000)));
-    expect(buckets.size).toBe(10);
+    await vi.advanceTimersByTimeAsync(30_000);
+    const byName = new Map<string, number[]>();
+    for (const r of runs) byName.set(r.name, [...(byName.get(r.name) ?? []), r.at - 1_000_000]);
+    const phases: number[] = [];
+    for (const times of byName.values()) {
+      // The grid's first run is at least half an interval after the first one, never overlapping it.
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(5_000);
+      for (let k = 2; k < times.length; k++) expect(times[k]! - times[k - 1]!).toBe(10_000);
+      phases.push(times[1]! % 10_000);
+    }
+    // Spread, not clumped: every tenth of the interval gets some grid runs.
+    expect(new Set(phases.map((t) => Math.floor(t / 1000))).size).toBe(10);
     scheduler.stop();
   });
 
@@ -41,9 +48,12 @@ describe('Scheduler', () => {
     const { runs, scheduler } = setup({ random: () => 0.25 });
     scheduler.apply([envCheck('slow', 'sleep_300', 10_000, 1000)]);
     await vi.advanceTimersByTimeAsync(3 * 3_600_000);
-    const start = 1_000_000 + 2_500;
+    // First run at 0.25 of the first-run window; the grid's phase is 0.25 of the interval, pushed one interval on
+    // because 2.5 s is less than half an interval after the first run.
+    expect(runs[0]!.at).toBe(1_000_000 + 250);
+    const start = 1_000_000 + 12_500;
     expect(runs.length).toBe(3 * 360);
-    runs.forEach((r, k) => expect(r.at).toBe(start + k * 10_000));
+    runs.slice(1).forEach((r, k) => expect(r.at).toBe(start + k * 10_000));
     scheduler.stop();
   });
 
@@ -57,8 +67,9 @@ describe('Scheduler', () => {
     const at = (name: string) => runs.filter((x) => x.name === name).map((x) => x.at - 1_000_000);
     expect(at('keep')).toEqual([500, 1500, 2500, 3500, 4500, 5500, 6500, 7500, 8500]);
     expect(at('drop')).toEqual([500, 1500, 2500]);
-    // Restarted at the update (t=3200) with a new offset: 3200 + 0.5 * 2000, then every 2 s.
-    expect(at('change')).toEqual([500, 1500, 2500, 4200, 6200, 8200]);
+    // Restarted at the update (t=3200): a first run at 3200 + 0.5 * 1 s, then its grid at 3200 + 0.5 * 2 s, pushed
+    // one interval on (less than half an interval after the first run), every 2 s.
+    expect(at('change')).toEqual([500, 1500, 2500, 3700, 6200, 8200]);
     expect(at('add')).toEqual([3700, 4700, 5700, 6700, 7700, 8700]);
     expect(scheduler.latest().map((x) => x.id)).toEqual(['keep', 'change', 'add']);
     scheduler.stop();

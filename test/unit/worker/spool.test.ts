@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instanceFromEnv } from '../../../src/agent/identity.ts';
 import { createLogger } from '../../../src/log/logger.ts';
-import type { Heartbeat } from '../../../src/protocol/heartbeat.ts';
+import type { HeartbeatInput } from '../../../src/protocol/heartbeat.ts';
 import { HeartbeatBuilder } from '../../../worker/heartbeat-builder.ts';
 import { Spool } from '../../../worker/spool.ts';
 
@@ -20,7 +20,7 @@ function tempDir(): string {
   return d;
 }
 
-function beats(n: number, builder = new HeartbeatBuilder({ instance: instanceFromEnv({}).instance, version: '0.1.0', configRevision: '1' })): Heartbeat[] {
+function beats(n: number, builder = new HeartbeatBuilder({ instance: instanceFromEnv({}).instance, version: '0.1.0', configRevision: '1' })): HeartbeatInput[] {
   return Array.from({ length: n }, () => builder.build({ checks: [], intervalMs: 1000, dropped: 0 }));
 }
 
@@ -91,7 +91,7 @@ describe('Spool', () => {
     expect(b.count).toBe(10);
     const newer = beats(3);
     for (const hb of newer) await b.append(hb);
-    const got: Heartbeat[] = [];
+    const got: HeartbeatInput[] = [];
     for (let batch = await b.oldest(); batch; batch = await b.oldest()) {
       got.push(...batch.heartbeats);
       await b.ack(batch);
