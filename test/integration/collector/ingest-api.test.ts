@@ -32,7 +32,8 @@ describe('POST /v1/heartbeats', () => {
     const hb = beat({ checks: [failCheck('dns-db')] });
     const r = await post(c, JSON.stringify(hb));
     expect(r.status).toBe(202);
-    expect(r.json).toEqual({ apiVersion: 'podpulse.io/v1', accepted: 1, duplicates: 0, configRevision: 'r1', commandsPending: false });
+    // configRevision is the config center's content hash of this instance's effective config, not what the agent sent.
+    expect(r.json).toEqual({ apiVersion: 'podpulse.io/v1', accepted: 1, duplicates: 0, configRevision: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown, commandsPending: false });
     // Read straight after the answer: the row must already be there.
     expect(await c.store.getInstance(hb.instance.podUid)).toMatchObject({ status: 'failing' });
     expect(committed.flat().some((h) => h.instance.podUid === hb.instance.podUid)).toBe(true);
