@@ -48,12 +48,12 @@ describe('npm start: collector + local sidecar demo', () => {
       const instance = await until('the failing instance', 60_000, async () => {
         const r = await fetch(`${url}/api/v1/instances/${uid}`);
         if (r.status !== 200) return undefined;
-        const body = (await r.json()) as { status: string; checks: { checkId: string; status: string; code: string }[] };
+        const body = (await r.json()) as { status: string; checks: { id: string; status: string; code: string }[] };
         return body.status === 'failing' ? body : undefined;
       });
-      const payments = instance.checks.find((c) => c.checkId === 'payments-api');
+      const payments = instance.checks.find((c) => c.id === 'payments-api');
       expect(payments).toMatchObject({ status: 'fail', code: 'HTTP_STATUS' });
-      expect(instance.checks.find((c) => c.checkId === 'orders-api')).toMatchObject({ status: 'ok' });
+      expect(instance.checks.find((c) => c.id === 'orders-api')).toMatchObject({ status: 'ok' });
 
       // The event a person should read, naming the dependency.
       const event = await until('a firing event', 90_000, async () => {
@@ -62,7 +62,8 @@ describe('npm start: collector + local sidecar demo', () => {
         return page.items.find((e) => JSON.stringify(e).includes('payments-api'));
       });
       expect(event.status).toBe('firing');
-      expect(out).toMatch(/event firing/);
+      // The console tells the newcomer too (it polls the store once a second).
+      await until('the event on the console', 10_000, () => Promise.resolve(/event firing/.test(out) ? true : undefined));
 
       // Ctrl-C: everything stops, the sidecar included.
       const sidecarLog = /log (\S+sidecar\.log)/.exec(out)![1]!;
