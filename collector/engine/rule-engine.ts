@@ -1,4 +1,3 @@
-import type { CelInput } from '@bufbuild/cel';
 import type { DiagnosisEvent } from '../../src/protocol/index.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { EventBook, type EventSpec } from '../events/event-lifecycle.ts';
@@ -8,18 +7,17 @@ import type { Clock, TimerHandle } from './clock.ts';
 import type { KubeObject, ObjectEvent, ObjectEventSink, Projection, ResourceType } from './kube/object-event.ts';
 import { occurrenceId, renderSummary, ruleEvidence, ruleEventType, toStoredEvent } from './rule-event.ts';
 import { RuleStateStore, type RuleStateRecord } from './rule-state-store.ts';
-import { celNow, toCelValue, type Program } from './rules/cel-runtime.ts';
+import { CEL_ERROR, type EvalInput, type Program } from './rules/cel-runtime.ts';
 import type { CompiledRule } from './rules/compile-rule.ts';
 import { RuleSet } from './rules/rule-set.ts';
 
-/** An object as the engine holds it: projected JSON, and its CEL form (converted once, shared by the rules). */
+/** An object as the engine holds it: the projected JSON, which the rules' expressions read directly. */
 interface Held {
   key: string;
   uid: string;
   plain: KubeObject;
-  cel: CelInput;
-  /** Results of object-only programs on this version of the object, shared by the rules that repeat a clause. */
-  memo?: Map<Program, boolean>;
+  /** `{ object: plain }` at the current time: the input of every rule without references, built once per version. */
+  input: { vars: Readonly<Record<string, unknown>>; nowMs: number };
 }
 
 /** One rule on one object that is pending (duration running) or firing (event open). */
@@ -96,6 +94,11 @@ export class RuleEngine implements ObjectEventSink {
   readonly #book: EventBook;
   readonly #opts: RuleEngineOptions;
   readonly #maxTracked: number;
+  /**
+   * The last verdict of each object-only program and the object it was for: the rules repeating a clause (the same
+   * DSL filter entry) evaluate it once per event, without a per-event map.
+   */
+  readonly #memo = new Map<Program, { of: KubeObject | undefined; v: boolean }>();
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -179,7 +182,7 @@ export class RuleEngine implements ObjectEventSink {
           const keys = new Set([...fresh.entries.keys(), ...fresh.tracked.keys()]);
           for (const key of keys) {
             const held = fresh.entries.get(key)?.obj ?? fresh.tracked.get(key);
-            if (held) await this.#evaluate(fresh, held);
+            if (held) await this.#evaluate(fresh, held, this.#clock.now());
           }
         } else {
           for (const k of nr.fields.keys()) {
@@ -246,7 +249,7 @@ export class RuleEngine implements ObjectEventSink {
       this.#background(async () => {
         try {
           await this.#reevaluateTracked(rt);
-          for (const e of [...rt.entries.values()]) if (!rt.tracked.has(e.obj.key)) await this.#evaluate(rt, e.obj);
+          for (const e of [...rt.entries.values()]) if (!rt.tracked.has(e.obj.key)) await this.#evaluate(rt, e.obj, this.#clock.now());
         } finally {
           if (!this.#closed && this.#runtimes.get(rt.rule.name) === rt) this.#armRecheck(rt);
         }
@@ -258,7 +261,9 @@ export class RuleEngine implements ObjectEventSink {
     this.stats.events++;
     const kind = ev.resource.kind;
     const deleted = ev.type === 'DELETED';
-    const held: Held | undefined = deleted ? undefined : { key: ev.key, uid: ev.uid, plain: ev.object, cel: toCelValue(ev.object) };
+    const held: Held | undefined = deleted ? undefined : hold(ev.key, ev.uid, ev.object);
+    // One instant for every rule this event reaches.
+    const now = this.#clock.now();
     const referencing = this.#rules.referencing(kind);
     if (referencing.length > 0) {
       let idx = this.#refIndex.get(kind);
@@ -269,76 +274,92 @@ export class RuleEngine implements ObjectEventSink {
         const rt = this.#runtimes.get(r.name)!;
         for (const k of [...(rt.dependents.get(`${kind}|${ev.key}`) ?? [])]) {
           const a = rt.tracked.get(k);
-          if (a) await this.#evaluate(rt, a);
+          if (a) await this.#evaluate(rt, a, now);
         }
       }
     }
     for (const r of this.#rules.forKind(kind)) {
       const rt = this.#runtimes.get(r.name)!;
-      if (held) await this.#evaluate(rt, held);
-      else await this.#forget(rt, ev.key, 'deleted');
+      // Most evaluations change nothing and return no promise: no await, no microtask.
+      const step = held ? this.#evaluate(rt, held, now) : this.#forget(rt, ev.key, 'deleted');
+      if (step) await step;
     }
   }
 
   async #reevaluateTracked(rt: RuleRuntime): Promise<void> {
-    for (const h of [...rt.tracked.values()]) await this.#evaluate(rt, h);
+    for (const h of [...rt.tracked.values()]) await this.#evaluate(rt, h, this.#clock.now());
   }
 
   /** True, false, or undefined when an expression failed (a missing field is "does not hold", never an exception). */
-  #all(obj: Held, programs: CompiledRule['filter'], vars: Record<string, CelInput>): boolean {
+  #all(obj: Held, programs: CompiledRule['filter'], input: EvalInput): boolean {
     for (const p of programs) {
-      const known = p.objectOnly ? obj.memo?.get(p) : undefined;
-      if (known === true) continue;
-      if (known === false) return false;
+      let memo: { of: KubeObject | undefined; v: boolean } | undefined;
+      if (p.objectOnly) {
+        memo = this.#memo.get(p);
+        if (memo?.of === obj.plain) {
+          if (memo.v) continue;
+          return false;
+        }
+      }
       this.stats.evaluations++;
-      const v = p.eval(vars);
-      if (v instanceof Error) this.stats.evalErrors++;
-      if (p.objectOnly) (obj.memo ??= new Map()).set(p, v === true);
+      const v = p.eval(input);
+      if (v === CEL_ERROR) this.stats.evalErrors++;
+      if (p.objectOnly) {
+        if (memo) {
+          memo.of = obj.plain;
+          memo.v = v === true;
+        } else this.#memo.set(p, { of: obj.plain, v: v === true });
+      }
       if (v !== true) return false;
     }
     return true;
   }
 
-  async #evaluate(rt: RuleRuntime, obj: Held): Promise<void> {
+  /** Returns a promise only when the verdict changes something to store; otherwise it is synchronous. */
+  #evaluate(rt: RuleRuntime, obj: Held, now: number): Promise<void> | undefined {
     const rule = rt.rule;
     const prior = rt.entries.get(obj.key);
-    if (prior && prior.obj.uid !== obj.uid) await this.#forget(rt, obj.key, 'replaced');
-    const now = this.#clock.now();
-    const vars: Record<string, CelInput> = { object: obj.cel, now: celNow(now) };
-    const refs: Record<string, KubeObject | null> = {};
-    const refKeys: string[] = [];
-    for (const ref of rule.references) {
-      const name = ref.key.eval({ object: obj.cel });
-      const rkind = ref.kind.resource;
-      const ns = (obj.plain.metadata as { namespace?: unknown } | undefined)?.namespace;
-      const rkey = typeof name === 'string' && name !== '' ? (rkind.namespaced && typeof ns === 'string' ? `${ns}/${name}` : name) : undefined;
-      const target = rkey === undefined ? undefined : this.#refIndex.get(rkind.kind)?.get(rkey);
-      vars[ref.name] = target ? target.cel : null;
-      refs[ref.name] = target ? target.plain : null;
-      if (rkey !== undefined) refKeys.push(`${rkind.kind}|${rkey}`);
+    if (prior && prior.obj.uid !== obj.uid) {
+      return Promise.resolve(this.#forget(rt, obj.key, 'replaced')).then(() => this.#evaluate(rt, obj, now));
     }
-    const passes = this.#all(obj, rule.filter, vars);
+    obj.input.nowMs = now;
+    let input: EvalInput = obj.input;
+    let refs: Record<string, KubeObject | null> = NO_REFS;
+    let refKeys: string[] = NO_KEYS;
+    if (rule.references.length > 0) {
+      refKeys = [];
+      const vars: Record<string, unknown> = { object: obj.plain };
+      refs = {};
+      for (const ref of rule.references) {
+        const name = ref.key.eval(input);
+        const rkind = ref.kind.resource;
+        const ns = (obj.plain.metadata as { namespace?: unknown } | undefined)?.namespace;
+        const rkey = typeof name === 'string' && name !== '' ? (rkind.namespaced && typeof ns === 'string' ? `${ns}/${name}` : name) : undefined;
+        const target = rkey === undefined ? undefined : this.#refIndex.get(rkind.kind)?.get(rkey);
+        vars[ref.name] = refs[ref.name] = target ? target.plain : null;
+        if (rkey !== undefined) refKeys.push(`${rkind.kind}|${rkey}`);
+      }
+      input = { vars, nowMs: now };
+    }
+    const passes = this.#all(obj, rule.filter, input);
     if (rule.references.length > 0 || rule.recheckMs !== undefined) this.#track(rt, obj, passes ? refKeys : undefined);
-    const waiting = rule.references.some((r) => this.#unsynced.has(r.kind.resource.kind));
-    if (waiting) return;
-    const matches = passes && this.#all(obj, rule.condition, vars);
+    if (this.#unsynced.size > 0 && rule.references.some((r) => this.#unsynced.has(r.kind.resource.kind))) return undefined;
+    const matches = passes && this.#all(obj, rule.condition, input);
     const entry = rt.entries.get(obj.key);
-    if (!matches) {
-      if (entry) await this.#forget(rt, obj.key, 'recovered');
-      return;
-    }
+    if (!matches) return entry ? this.#forget(rt, obj.key, 'recovered') : undefined;
     if (entry) {
       entry.obj = obj;
       entry.refs = refs;
-      return;
+      return undefined;
     }
     const e: Entry = { obj, status: 'pending', since: now, deadline: now + rule.durationMs, refs };
     rt.entries.set(obj.key, e);
-    if (rule.durationMs === 0) {
-      await this.#fire(rt, e, now);
-      return;
-    }
-    await this.#states.put(this.#record(rule, e));
+    return rule.durationMs === 0 ? this.#fire(rt, e, now) : this.#pend(rt, e);
+  }
+
+  /** A new pending state: stored before its timer is armed, so a restart finds the deadline. */
+  async #pend(rt: RuleRuntime, e: Entry): Promise<void> {
+    await this.#states.put(this.#record(rt.rule, e));
     this.#arm(rt, e);
   }
 
@@ -354,6 +375,12 @@ export class RuleEngine implements ObjectEventSink {
 
   /** Keeps an object that passes the filter (with what it references) for re-evaluation; `undefined` stops keeping it. */
   #track(rt: RuleRuntime, obj: Held, refKeys: string[] | undefined): void {
+    const prev = rt.refKeyOf.get(obj.key);
+    if (refKeys !== undefined && prev !== undefined && sameKeys(prev, refKeys)) {
+      // Still referencing the same objects (the common update): only the held version changes.
+      rt.tracked.set(obj.key, obj);
+      return;
+    }
     this.#untrack(rt, obj.key);
     if (refKeys === undefined) return;
     if (!rt.tracked.has(obj.key) && rt.tracked.size >= this.#maxTracked) {
@@ -405,10 +432,14 @@ export class RuleEngine implements ObjectEventSink {
   }
 
   /** The object no longer matches, was deleted, or the rule went away: cancel a pending firing, resolve an open event. */
-  async #forget(rt: RuleRuntime, key: string, why: 'recovered' | 'deleted' | 'replaced' | 'rule removed'): Promise<void> {
+  #forget(rt: RuleRuntime, key: string, why: 'recovered' | 'deleted' | 'replaced' | 'rule removed'): Promise<void> | undefined {
     if (why !== 'recovered') this.#untrack(rt, key);
     const e = rt.entries.get(key);
-    if (!e) return;
+    // Nothing pending or firing: nothing to store (a deletion of an object no rule matched costs no write).
+    return e ? this.#close(rt, key, e) : undefined;
+  }
+
+  async #close(rt: RuleRuntime, key: string, e: Entry): Promise<void> {
     rt.entries.delete(key);
     e.timer?.cancel();
     if (e.status === 'firing') {
@@ -449,7 +480,7 @@ export class RuleEngine implements ObjectEventSink {
   async #restore(): Promise<void> {
     for (const r of await this.#states.loadAll()) {
       const rt = this.#runtimes.get(r.rule);
-      const held: Held = { key: r.key, uid: r.uid, plain: r.object, cel: toCelValue(r.object) };
+      const held = hold(r.key, r.uid, r.object);
       const e: Entry = { obj: held, status: r.status, since: r.since, deadline: r.deadline, refs: {}, ...(r.firedAt !== undefined ? { firedAt: r.firedAt } : {}), ...(r.eventId !== undefined ? { eventId: r.eventId } : {}) };
       if (!rt) {
         // The rule was removed while no engine ran: its open event resolves, its pending firing is dropped.
@@ -477,6 +508,19 @@ export class RuleEngine implements ObjectEventSink {
       await this.#store.upsertEvent({ ...ev, status: 'resolved', body, updatedAt: now, resolvedAt: now });
     }
   }
+}
+
+const NO_REFS: Record<string, KubeObject | null> = Object.freeze({});
+const NO_KEYS: string[] = [];
+
+function hold(key: string, uid: string, plain: KubeObject): Held {
+  return { key, uid, plain, input: { vars: { object: plain }, nowMs: 0 } };
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function isSubset(a: readonly string[], b: readonly string[]): boolean {

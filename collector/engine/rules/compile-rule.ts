@@ -39,6 +39,11 @@ export interface CompiledRule {
   evidence: EvidencePath[];
   /** The whole rule as CEL, for the API. */
   cel: { filter: string; condition: string };
+  /**
+   * Expressions left to the CEL interpreter (slower) because they use something the compiled closures do not
+   * cover, with where they are and why; every other expression runs compiled.
+   */
+  interpreted: { path: string; reason: string }[];
 }
 
 const TEMPLATE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_-]+)*)\s*\}\}/g;
@@ -69,6 +74,7 @@ export function compileRule(source: RuleSource): CompiledRule {
     throw new ValidationError('PODPULSE_ERR_RULE_INVALID', 'invalid rule', [{ path: `${name}.resource`, message: `unknown kind ${JSON.stringify(body.resource)}; known: ${knownKinds().join(', ')}` }]);
   }
   const fields = new Map<string, string[][]>();
+  const interpreted: { path: string; reason: string }[] = [];
   const addPaths = (kindName: string, paths: readonly string[][]): void => {
     let l = fields.get(kindName);
     if (!l) fields.set(kindName, (l = []));
@@ -112,7 +118,9 @@ export function compileRule(source: RuleSource): CompiledRule {
       if (k) addPaths(k.resource.kind, paths.filter((p) => p.length > 0));
     }
     const objectOnly = [...reads.keys()].every((root) => root === 'object') && !/\bnow\b/.test(src);
-    return { p: program(env(), src, parsed, objectOnly), reads };
+    const p = program(env(), src, parsed, objectOnly);
+    if (p.path === 'interpreted') interpreted.push({ path: where, reason: p.fallback ?? 'outside the compiled subset' });
+    return { p, reads };
   };
 
   for (const [refName, ref] of Object.entries(body.references ?? {})) {
@@ -194,5 +202,6 @@ export function compileRule(source: RuleSource): CompiledRule {
     fields,
     evidence,
     cel: { filter: filter.map((p) => p.src).join(' && ') || 'true', condition: condition.map((p) => p.src).join(' && ') },
+    interpreted,
   };
 }

@@ -44,26 +44,50 @@ function trie(paths: Iterable<readonly string[]>): Node {
   return root;
 }
 
-function project(v: unknown, n: Node): unknown {
-  if (n.whole || v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) {
+/**
+ * Generates the projection for a trie: one function per node, each reading only its kept keys (a projection runs on
+ * every watched object, before anything else). Keys reach the code through a constants array, never as source.
+ * Semantics: a scalar or null is kept as is; a list keeps its projected elements (none without `*`); an object keeps
+ * its kept keys that it has as own properties; a whole node keeps the value untouched.
+ */
+function compileProjection(root: Node): (v: unknown) => unknown {
+  if (root.whole) return (v) => v;
+  const keys: string[] = [];
+  const fns: string[] = [];
+  const key = (k: string): string => {
+    keys.push(k);
+    return `K[${keys.length - 1}]`;
+  };
+  const gen = (n: Node): string => {
+    const name = `p${fns.length}`;
+    fns.push('');
+    const lines = [`function ${name}(v) {`, `if (v === null || typeof v !== 'object') return v;`];
     const el = n.children.get('*');
-    return el ? v.map((x) => project(x, el)) : [];
-  }
-  const src = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [k, c] of n.children) {
-    if (k === '*') continue;
-    const x = src[k];
-    if (x !== undefined) out[k] = project(x, c);
-  }
-  return out;
+    lines.push(`if (Array.isArray(v)) return ${el ? (el.whole ? 'v.slice()' : `v.map((x) => ${gen(el)}(x))`) : '[]'};`);
+    lines.push('const out = {};', 'let x;');
+    for (const [k, c] of n.children) {
+      if (k === '*') continue;
+      const kk = key(k);
+      const value = c.whole ? 'x' : `${gen(c)}(x)`;
+      if (k in Object.prototype) {
+        // Inherited names (`constructor`, `__proto__`) count only as own keys, and are written as plain keys.
+        lines.push(`if (Object.hasOwn(v, ${kk}) && (x = v[${kk}]) !== undefined) Object.defineProperty(out, ${kk}, { value: ${value}, enumerable: true, writable: true, configurable: true });`);
+      } else lines.push(`x = v[${kk}];`, `if (x !== undefined) out[${kk}] = ${value};`);
+    }
+    lines.push('return out;', '}');
+    fns[Number(name.slice(1))] = lines.join('\n');
+    return name;
+  };
+  const entry = gen(root);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the rules' paths; the keys reach it only through K.
+  const factory = new Function('K', `${fns.join('\n')}\nreturn ${entry};`) as (k: string[]) => (v: unknown) => unknown;
+  return factory(keys);
 }
 
 /** The projection for one kind: only the given paths (and ALWAYS_KEPT) survive. */
 export function buildProjection(paths: Iterable<readonly string[]>): Projection {
-  const t = trie([...ALWAYS_KEPT, ...paths]);
-  return (obj: KubeObject) => project(obj, t) as KubeObject;
+  const project = compileProjection(trie([...ALWAYS_KEPT, ...paths]));
+  return (obj: KubeObject) => project(obj) as KubeObject;
 }
 
 /** The kept paths as dotted strings, sorted and deduplicated, for the API and logs. */

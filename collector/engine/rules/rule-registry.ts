@@ -19,6 +19,8 @@ export interface RuleView {
   rule: RuleBody;
   /** What it compiled to. */
   cel: { filter: string; condition: string };
+  /** Expressions evaluated by the CEL interpreter rather than compiled closures (slower), and why. */
+  interpreted: { path: string; reason: string }[];
   references: Record<string, { resource: string; key: string }>;
 }
 
@@ -144,6 +146,7 @@ export class RuleRegistry {
       labels: b.labels,
       rule: b,
       cel: c.cel,
+      interpreted: c.interpreted,
       references: b.references ?? {},
     };
   }
