@@ -99,6 +99,13 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
         source: config.events.source,
         onEvent: (e) => diagnosis.sink?.enqueue(e),
         ...(opts.engineClock ? { clock: opts.engineClock } : {}),
+      }).catch(async (err: unknown) => {
+        // Nothing is listening yet: release what was opened so a caller that handles the error leaks nothing.
+        await commands.close();
+        await diagnosis.close();
+        await authenticator.close?.();
+        await store.close();
+        throw err;
       })
     : undefined;
   const isLeader = opts.isLeader ?? (engine ? () => engine.isLeader : undefined);
