@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { V1ConfigMap, V1Deployment, V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { CollectorConfig } from '../../../collector/config.ts';
+import { rulesFromConfigMap } from '../../../collector/engine/rules/rule-registry.ts';
 import { CommandTemplatesFile } from '../../../collector/control/commands/command-templates.ts';
 import { DaemonConfig } from '../../../daemon/config.ts';
 import { find, kustomize, OVERLAYS, type KubeObject } from './manifest-build.ts';
@@ -65,6 +68,15 @@ describe('manifests', () => {
     const data = (name: string, key: string) => find<V1ConfigMap>(base, 'ConfigMap', name).data![key]!;
     const collector = CollectorConfig.parse(parseYaml(data('podpulse-collector', 'collector.yaml')));
     expect(collector.webhook.enabled).toBe(true);
+    // The engine runs, with the rules of the podpulse-rules ConfigMap: the two seed rules, verbatim, all accepted.
+    expect(collector.engine).toMatchObject({ enabled: true, rulesConfigMap: { namespace: 'podpulse', name: 'podpulse-rules' } });
+    const rulesData = find<V1ConfigMap>(base, 'ConfigMap', 'podpulse-rules').data!;
+    for (const name of ['PodSidecarNotReady', 'ServiceDeleting']) {
+      expect(JSON.parse(rulesData[`${name}.json`]!)).toEqual(JSON.parse(readFileSync(fileURLToPath(new URL(`../../../../shared/seed-rules/${name}.json`, import.meta.url)), 'utf8')));
+    }
+    const loaded = rulesFromConfigMap(rulesData);
+    expect(loaded.refused).toEqual([]);
+    expect(loaded.rules.map((r) => r.name).sort()).toEqual(['PodSidecarNotReady', 'ServiceDeleting']);
     const daemonDoc = parseYaml(data('podpulse-agent', 'daemon.yaml')) as object;
     const daemon = DaemonConfig.parse({ ...daemonDoc, collector: { url: collector.webhook.injection.collectorUrl } });
     expect(daemon.commands.allowlist.map((t) => t.name)).toEqual(['dns-lookup', 'http-head', 'processes', 'sockets', 'routes', 'addresses']);

@@ -41,6 +41,7 @@ function codeCalls(): Set<Grant> {
   expect(auth).toMatch(/method: 'POST'/);
   calls.add(grant('create', 'authentication.k8s.io', 'tokenreviews', null));
   for (const r of ['pods', 'nodes', 'services', 'configmaps']) for (const v of ['list', 'watch']) calls.add(grant(v, '', r, null));
+  for (const v of ['list', 'watch']) calls.add(grant(v, 'apps', 'replicasets', null));
   for (const v of ['get', 'create', 'update']) calls.add(grant(v, 'coordination.k8s.io', 'leases', cfg.namespace));
   return calls;
 }
