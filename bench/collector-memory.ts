@@ -3,7 +3,9 @@
 // Baseline: RSS of the same collector idle, before the fleet, in the same run. Bar: <= 200 MB. `--smoke` runs
 // 1,000 instances for a few seconds.
 //
-//   node build.mjs && node bench/collector-memory.ts [--smoke] [--seconds 45]
+// `--collector FILE` measures another build of the collector (an A/B of a change).
+//
+//   node build.mjs && node bench/collector-memory.ts [--smoke] [--seconds 45] [--collector dist/collector.mjs]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ function rssSplitKb(pid: number): { anon: number; file: number } {
   return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, seconds: { type: 'string' }, collector: { type: 'string' } } });
 const smoke = values.smoke ?? false;
 const INSTANCES = smoke ? 1_000 : 10_000;
 const INTERVAL_MS = smoke ? 2_000 : 10_000;
@@ -30,7 +32,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 function startCollector(dbPath: string): Promise<{ proc: ChildProcess; url: string }> {
   const env = { ...process.env, PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', PODPULSE_LOG_LEVEL: 'info', PODPULSE_STORE_PATH: dbPath };
-  const proc = spawn(process.execPath, [join(root, 'dist/collector.mjs'), '--insecure-no-auth'], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [values.collector ?? join(root, 'dist/collector.mjs'), '--insecure-no-auth'], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (c: Buffer) => {
@@ -75,10 +77,16 @@ try {
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
   const tracked = /^podpulse_diagnosis_instances (\d+)/m.exec(metrics)?.[1] ?? '?';
   const final = memoryKb(pid).rssKb;
+  peak = Math.max(peak, final);
   const split = rssSplitKb(pid);
+  const gauge = (name: string, label = ''): string => mb(Number(new RegExp(`^podpulse_collector_${name}${label.replace(/[{}"]/g, '\\$&')} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 1024);
   console.log(`  heartbeats sent                ${r.sent} (${Math.round(r.sent / r.seconds)}/s), non-2xx ${r.non2xx}, errors ${r.errors}; instances in the diagnosis: ${tracked}`);
   console.log(`  RSS with the fleet active      peak ${mb(peak)}, at the end ${mb(final)} (+${mb(peak - idle)} over idle)`);
-  console.log(`  at the end, by kind            anonymous ${mb(split.anon)}, file-backed ${mb(split.file)} (SQLite mmap and page cache, code)`);
+  // Whether it levels off: RSS at each fifth of the run.
+  const fifths = [1, 2, 3, 4, 5].map((k) => mb(samples[Math.max(0, Math.ceil((samples.length * k) / 5) - 1)] ?? NaN));
+  console.log(`  RSS over the run, by fifths    ${fifths.join(', ')}`);
+  console.log(`  at the end, by kind            anonymous ${mb(split.anon)}, file-backed ${mb(split.file)} (code, mapped files)`);
+  console.log(`  V8 heap at the end             used ${gauge('nodejs_heap_size_used_bytes')} of ${gauge('nodejs_heap_size_total_bytes')} (new space ${gauge('nodejs_heap_space_size_total_bytes', '{space="new"}')}, old space ${gauge('nodejs_heap_space_size_total_bytes', '{space="old"}')}), external ${gauge('nodejs_external_memory_bytes')}`);
   console.log(`peak RSS ${mb(peak)} with ${INSTANCES} active instances (bar <= 200 MB; idle ${mb(idle)})  ${peak <= 200 * 1024 && r.non2xx === 0 ? 'PASS' : 'FAIL'}`);
 } finally {
   const exited = new Promise((r) => s.proc.once('exit', r));

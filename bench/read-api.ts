@@ -4,16 +4,19 @@
 // in the same run (the floor: HTTP and fastify, no store). Bar: p99 <= 50 ms. `--smoke` seeds 1,000 instances
 // with 2 h and runs a second per target.
 //
-//   node build.mjs && node bench/read-api.ts [--smoke] [--duration 5] [--connections 4]
+// Seeding the full size takes minutes: `--db FILE` keeps the seeded file and reuses it on the next run (its history
+// then ends when it was seeded).
+//
+//   node build.mjs && node bench/read-api.ts [--smoke] [--duration 5] [--connections 4] [--db FILE]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedHistory } from './seed-history.ts';
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, duration: { type: 'string' }, connections: { type: 'string' } } });
+const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, duration: { type: 'string' }, connections: { type: 'string' }, db: { type: 'string' } } });
 const smoke = values.smoke ?? false;
 const duration = Number(values.duration ?? (smoke ? 1 : 5));
 const connections = Number(values.connections ?? 4);
@@ -47,10 +50,14 @@ function load(url: string, seconds: number, paths: string[]): Promise<Load> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-read-'));
-const dbPath = join(dir, 'podpulse.db');
+const dbPath = values.db ?? join(dir, 'podpulse.db');
 let t = performance.now();
-const { rows } = seedHistory(dbPath, { instances: INSTANCES, hours: HOURS, apps: 50, nodes: 200, now: Date.now() });
-console.log(`read API benchmark${smoke ? ' (smoke)' : ''}: ${INSTANCES} instances, ${HOURS} h of history (${(rows / 1e6).toFixed(1)} M rows seeded in ${((performance.now() - t) / 1000).toFixed(1)} s), ${connections} connections, ${duration} s per target`);
+if (values.db !== undefined && existsSync(dbPath)) {
+  console.log(`read API benchmark${smoke ? ' (smoke)' : ''}: reusing the history seeded in ${dbPath}, ${connections} connections, ${duration} s per target`);
+} else {
+  const { rows } = seedHistory(dbPath, { instances: INSTANCES, hours: HOURS, apps: 50, nodes: 200, now: Date.now() });
+  console.log(`read API benchmark${smoke ? ' (smoke)' : ''}: ${INSTANCES} instances, ${HOURS} h of history (${(rows / 1e6).toFixed(1)} M rows seeded in ${((performance.now() - t) / 1000).toFixed(1)} s), ${connections} connections, ${duration} s per target`);
+}
 
 const s = await startCollector(dbPath);
 try {

@@ -1,3 +1,5 @@
+// First: heap limits must be set before the program allocates.
+import './heap-flags.ts';
 import { runProgram } from '../src/program.ts';
 import { COLLECTOR_ENV, CollectorConfig } from './config.ts';
 import { startDemo } from './demo/start-demo.ts';

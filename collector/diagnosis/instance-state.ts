@@ -39,7 +39,8 @@ export class InstanceState {
   private brokenReason: string | undefined;
   private lastBrokenReason: string | undefined;
   private brokenAgent: AgentState | undefined;
-  private readonly checks = new Map<string, CheckTrack>();
+  /** In the order the checks first appeared; a handful per instance, so a scan beats a Map's hash table. */
+  private readonly checks: CheckTrack[] = [];
   private readonly silentAlert = new AlertTimer();
   private readonly brokenAlert = new AlertTimer();
   private replayPrev: { status: InstanceStatus; at: number } | undefined;
@@ -56,7 +57,7 @@ export class InstanceState {
 
   /** Current check results (latest live heartbeat), for snapshots. */
   currentChecks(): CheckResult[] {
-    return [...this.checks.values()].map((t) => t.result);
+    return this.checks.map((t) => t.result);
   }
 
   /** Feeds one heartbeat that arrived at `receivedAt`. Late and replayed ones only add history. */
@@ -104,14 +105,15 @@ export class InstanceState {
     // A silent instance sends nothing, so its checks neither start firing nor finish resolving meanwhile.
     if (this.silentSince !== undefined) return;
     this.emit(this.brokenAlert.tick(now, this.opts.probeBroken), () => this.brokenProblem(), now, out);
-    for (const [id, track] of this.checks) {
-      if (track.flap.flapping) {
+    for (const track of this.checks) {
+      const id = track.id;
+      if (track.flap?.flapping) {
         this.emit(track.flapAlert?.tick(now, this.flapTiming()), () => this.flappingProblem(id, track), now, out);
         if (!track.flap.calmed(now, this.opts.flap.calmMs)) continue;
         this.emit(track.flapAlert?.reset(), () => this.flappingProblem(id, track), now, out);
-        this.emit(track.alert.observe(track.bad, now, this.timing(track)), () => this.checkProblem(id, track), now, out);
+        this.emit(this.alertOf(track, track.bad)?.observe(track.bad, now, this.timing(track)), () => this.checkProblem(id, track), now, out);
       }
-      this.emit(track.alert.tick(now, this.timing(track)), () => this.checkProblem(id, track), now, out);
+      this.emit(track.alert?.tick(now, this.timing(track)), () => this.checkProblem(id, track), now, out);
     }
   }
 
@@ -131,8 +133,8 @@ export class InstanceState {
     this.retiredAt = at;
     this.emit(this.silentAlert.reset(), () => this.silentProblem(), at, out);
     this.emit(this.brokenAlert.reset(), () => this.brokenProblem(), at, out);
-    for (const [id, track] of this.checks) this.dropCheck(id, track, at, out);
-    this.checks.clear();
+    for (const track of this.checks) this.dropCheck(track.id, track, at, out);
+    this.checks.length = 0;
     this.pushTransition('retired', at, reason, false, out);
   }
 
@@ -140,43 +142,52 @@ export class InstanceState {
     const seen = new Set<string>();
     for (const r of results) {
       seen.add(r.id);
-      let track = this.checks.get(r.id);
+      const slot = this.checks.findIndex((t) => t.id === r.id);
+      let track = this.checks[slot];
       if (!track || track.result.kind !== r.kind) {
         const timing = checkTiming(this.opts, r.kind, r.id);
-        track = { result: r, lastBad: undefined, bad: undefined, alert: new AlertTimer(), flap: new FlapDetector(), timing };
-        this.checks.set(r.id, track);
+        track = { id: r.id, result: r, lastBad: undefined, bad: undefined, alert: undefined, flap: undefined, timing };
+        if (slot === -1) this.checks.push(track);
+        else this.checks[slot] = track;
       }
       const prev = track.result;
       const bad = isBad(r);
       track.result = r;
       if (bad) track.lastBad = r;
       if (bad !== undefined && track.bad !== undefined && bad !== track.bad) {
-        if (track.flap.record(at, this.opts.flap.maxTransitions, this.opts.flap.windowMs)) {
+        if ((track.flap ??= new FlapDetector()).record(at, this.opts.flap.maxTransitions, this.opts.flap.windowMs)) {
           // One flapping event instead of a fire/resolve pair per swing; a still-pending alert is dropped, a
           // firing one stays firing (frozen) until the check calms down.
-          if (track.alert.phase === 'pending') this.emit(track.alert.reset(), () => this.checkProblem(r.id, track), at, out);
+          if (track.alert?.phase === 'pending') this.emit(track.alert.reset(), () => this.checkProblem(r.id, track), at, out);
           track.flapAlert ??= new AlertTimer();
           this.emit(track.flapAlert.observe(true, at, this.flapTiming()), () => this.flappingProblem(r.id, track), at, out);
         }
       }
       if (bad !== undefined) track.bad = bad;
-      if (track.flap.flapping) continue;
-      const changes = track.alert.observe(bad, at, this.timing(track));
+      if (track.flap?.flapping) continue;
+      const alert = this.alertOf(track, bad);
+      const changes = alert?.observe(bad, at, this.timing(track)) ?? [];
       this.emit(changes, () => this.checkProblem(r.id, track), at, out);
-      if (changes.length === 0 && bad && track.alert.phase !== 'inactive' && (prev.code !== r.code || prev.status !== r.status)) {
+      if (changes.length === 0 && bad && alert && alert.phase !== 'inactive' && (prev.code !== r.code || prev.status !== r.status)) {
         out.changes.push({ op: 'update', problem: this.checkProblem(r.id, track), at });
       }
     }
-    for (const [id, track] of this.checks) {
-      if (seen.has(id)) continue;
-      this.dropCheck(id, track, at, out);
-      this.checks.delete(id);
-    }
+    if (this.checks.length === seen.size) return;
+    for (const track of this.checks) if (!seen.has(track.id)) this.dropCheck(track.id, track, at, out);
+    const kept = this.checks.filter((t) => seen.has(t.id));
+    this.checks.length = 0;
+    this.checks.push(...kept);
+  }
+
+  /** The check's `for` timer, created when it first has something to time: an absent one is inactive. */
+  private alertOf(track: CheckTrack, bad: boolean | undefined): AlertTimer | undefined {
+    if (bad === true) track.alert ??= new AlertTimer();
+    return track.alert;
   }
 
   private dropCheck(id: string, track: CheckTrack, at: number, out: StepOutput): void {
     this.emit(track.flapAlert?.reset(), () => this.flappingProblem(id, track), at, out);
-    this.emit(track.alert.reset(), () => this.checkProblem(id, track), at, out);
+    this.emit(track.alert?.reset(), () => this.checkProblem(id, track), at, out);
   }
 
   /** A late heartbeat: its status goes to history (from the previous replayed status), nothing else changes. */

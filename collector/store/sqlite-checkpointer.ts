@@ -31,8 +31,7 @@ export class SqliteCheckpointer {
   #closing: Promise<void> | undefined;
 
   constructor(path: string, everyMs = 250) {
-    // The worker only runs a pragma on a timer: a small heap is plenty, and a default-sized isolate would hold a
-    // young generation of tens of MB.
+    // The worker only runs a pragma on a timer: a small heap is plenty, and the limits keep it bounded.
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { path, everyMs },
