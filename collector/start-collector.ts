@@ -89,6 +89,13 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
       }
     : diagnosis.onCommitted;
   const ctx: CollectorContext = { config, log, store, authenticator, operatorAuth, audit, diagnosis };
+  // What start-up opened, in order. When a later step fails nothing is listening yet: release it all (newest first)
+  // so that a caller that handles the error leaks nothing.
+  const opened: (() => Promise<void>)[] = [() => store.close(), async () => authenticator.close?.(), () => diagnosis.close(), () => control.close(), () => commands.close()];
+  const abandon = async (err: unknown): Promise<never> => {
+    for (const release of opened.reverse()) await release().catch(() => undefined);
+    throw err;
+  };
   const engine = config.engine.enabled
     ? await startEngine({
         config: config.engine,
@@ -99,26 +106,12 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
         source: config.events.source,
         onEvent: (e) => diagnosis.sink?.enqueue(e),
         ...(opts.engineClock ? { clock: opts.engineClock } : {}),
-      }).catch(async (err: unknown) => {
-        // Nothing is listening yet: release what was opened so a caller that handles the error leaks nothing.
-        await commands.close();
-        await diagnosis.close();
-        await authenticator.close?.();
-        await store.close();
-        throw err;
-      })
+      }).catch(abandon)
     : undefined;
+  if (engine) opened.push(() => engine.stop());
   const isLeader = opts.isLeader ?? (engine ? () => engine.isLeader : undefined);
   const webhook = config.webhook.enabled
-    ? await startWebhook({ config: config.webhook, log, store, ...(isLeader ? { isLeader } : {}) }).catch(async (err: unknown) => {
-        // Nothing is listening yet: release what was opened so a caller that handles the error leaks nothing.
-        await engine?.stop();
-        await commands.close();
-        await diagnosis.close();
-        await authenticator.close?.();
-        await store.close();
-        throw err;
-      })
+    ? await startWebhook({ config: config.webhook, log, store, ...(isLeader ? { isLeader } : {}) }).catch(abandon)
     : undefined;
   const retryAfterSeconds = Math.max(1, Math.ceil(ms(config.limits.retryAfter) / 1000));
   const baseHints: AgentHints = opts.hints ?? ((id, hbs) => ({ configRevision: control.configRevisionFor(id, hbs), commandsPending: false }));

@@ -5,7 +5,8 @@ import { fingerprint } from '../events/fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { KubeObject, ObjectEvent, ObjectEventSink, Projection, ResourceType } from './kube/object-event.ts';
-import { occurrenceId, renderSummary, ruleEvidence, ruleEventType, toStoredEvent } from './rule-event.ts';
+import { storedEventRow } from '../events/stored-event-row.ts';
+import { occurrenceId, renderSummary, ruleEvidence, ruleEventType } from './rule-event.ts';
 import { RuleStateStore, type RuleStateRecord } from './rule-state-store.ts';
 import { CEL_ERROR, type EvalInput, type Program } from './rules/cel-runtime.ts';
 import type { CompiledRule } from './rules/compile-rule.ts';
@@ -453,7 +454,7 @@ export class RuleEngine implements ObjectEventSink {
 
   async #emit(e: Entry, at: number): Promise<void> {
     for (const ev of this.#book.take()) {
-      await this.#store.upsertEvent(toStoredEvent(ev, e.eventId!, e.firedAt ?? at, at));
+      await this.#store.upsertEvent(storedEventRow(ev, e.eventId!, e.firedAt ?? at, at));
       this.#opts.onEvent?.(ev);
     }
   }

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DiagnosisEvent } from '../../src/protocol/index.ts';
 import { formatDuration } from '../../src/units.ts';
 import type { EventSpec } from '../events/event-lifecycle.ts';
-import type { StoredEvent } from '../store/store.ts';
 import type { KubeObject } from './kube/object-event.ts';
 import type { CompiledRule, EvidencePath } from './rules/compile-rule.ts';
 
@@ -92,21 +90,4 @@ export function renderSummary(rule: CompiledRule, key: string, object: KubeObjec
 /** One occurrence of a problem keeps one row: its id is stable from firing to resolved. */
 export function occurrenceId(fingerprint: string, firedAt: number): string {
   return createHash('sha256').update(`${fingerprint}:${firedAt}`).digest('hex').slice(0, 32);
-}
-
-export function toStoredEvent(e: DiagnosisEvent, id: string, createdAt: number, at: number): StoredEvent {
-  return {
-    id,
-    fingerprint: e.fingerprint,
-    type: e.type,
-    status: e.status,
-    severity: e.severity,
-    app: e.app ?? null,
-    tenant: e.tenant ?? null,
-    subject: e.subject ?? null,
-    body: e,
-    createdAt,
-    updatedAt: at,
-    resolvedAt: e.status === 'resolved' ? at : null,
-  };
 }

@@ -1,5 +1,6 @@
 import type { DiagnosisEvent } from '../../src/protocol/index.ts';
 import type { Store, StoredEvent } from '../store/store.ts';
+import { storedEventRow } from './stored-event-row.ts';
 
 interface OpenRow {
   id: string;
@@ -44,20 +45,7 @@ export class EventRecorder {
     return events.map((e) => {
       const at = Date.parse(e.time);
       const open = this.#open.get(e.fingerprint);
-      const row: StoredEvent = {
-        id: open?.id ?? e.id,
-        fingerprint: e.fingerprint,
-        type: e.type,
-        status: e.status,
-        severity: e.severity,
-        app: e.app ?? null,
-        tenant: e.tenant ?? null,
-        subject: e.subject ?? null,
-        body: e,
-        createdAt: open?.createdAt ?? at,
-        updatedAt: at,
-        resolvedAt: e.status === 'resolved' ? at : null,
-      };
+      const row = storedEventRow(e, open?.id ?? e.id, open?.createdAt ?? at, at);
       if (e.status === 'resolved') this.#open.delete(e.fingerprint);
       else this.#open.set(e.fingerprint, { id: row.id, createdAt: row.createdAt, restored: false, row });
       return row;
