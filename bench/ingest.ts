@@ -2,7 +2,13 @@
 // node:http server that parses the same JSON and answers 204, all measured in this run. The servers and the load
 // generator (bench/load.ts, autocannon) are separate processes. `--smoke` runs a few seconds per target.
 //
-//   node bench/ingest.ts [--smoke] [--duration 15] [--connections 32]
+//   node bench/ingest.ts [--smoke] [--duration 15] [--connections 32] [--only sqlite|postgres] [--source]
+//                        [--cpu-prof DIR] [--config FILE]
+//
+// --only measures one store (still between two bare runs); --source runs collector/main.ts instead of the bundle in
+// dist/; --cpu-prof writes a V8 CPU profile of each collector run into DIR (open it in Chrome DevTools, or print its
+// top self-time frames with `node bench/cpu-profile-top.ts FILE`); --config passes a collector config file (e.g. to
+// compare limits.commitDelay settings).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +18,19 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, duration: { type: 'string' }, connections: { type: 'string' }, 'pg-url': { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean' },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    'pg-url': { type: 'string' },
+    only: { type: 'string' },
+    source: { type: 'boolean' },
+    'cpu-prof': { type: 'string' },
+    config: { type: 'string' },
+  },
+});
+if (values.only !== undefined && values.only !== 'sqlite' && values.only !== 'postgres') throw new Error(`--only: expected sqlite or postgres, got ${values.only}`);
 const duration = Number(values.duration ?? (values.smoke ? 3 : 15));
 const connections = Number(values.connections ?? 32);
 const pgUrl = values['pg-url'] ?? process.env.PODPULSE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -60,25 +78,28 @@ async function measure(name: string, args: string[], env: Record<string, string>
   }
 }
 
-const collector = [join(root, 'dist/collector.mjs'), '--insecure-no-auth'];
+const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+const collector = [...profile, join(root, values.source ? 'collector/main.ts' : 'dist/collector.mjs'), '--insecure-no-auth', ...(values.config ? ['--config', values.config] : [])];
 const quiet = { PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', PODPULSE_LOG_LEVEL: 'info' };
 const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-'));
 console.log(`ingest benchmark: ${duration}s per target, ${connections} connections, one heartbeat per request, load from a separate process`);
 
 const bare1 = await measure('bare node:http (204)', [join(root, 'bench/bare-server.ts')]);
-const sqlite = await measure('collector + SQLite', collector, { ...quiet, PODPULSE_STORE_PATH: join(dir, 'bench.db') });
+const sqlite = values.only === 'postgres' ? undefined : await measure('collector + SQLite', collector, { ...quiet, PODPULSE_STORE_PATH: join(dir, 'bench.db') });
 
 let postgres: Load | undefined;
-const schema = `pp_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
-try {
-  await admin.connect();
-  postgres = await measure('collector + PostgreSQL', collector, { ...quiet, PODPULSE_STORE_KIND: 'postgres', PODPULSE_STORE_URL: pgUrl, PODPULSE_STORE_SCHEMA: schema });
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-} catch (err) {
-  console.log(`  collector + PostgreSQL  skipped: ${(err as Error).message}`);
-} finally {
-  await admin.end().catch(() => undefined);
+if (values.only !== 'sqlite') {
+  const schema = `pp_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+    postgres = await measure('collector + PostgreSQL', collector, { ...quiet, PODPULSE_STORE_KIND: 'postgres', PODPULSE_STORE_URL: pgUrl, PODPULSE_STORE_SCHEMA: schema });
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } catch (err) {
+    console.log(`  collector + PostgreSQL  skipped: ${(err as Error).message}`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
 }
 const bare2 = await measure('bare node:http (204)', [join(root, 'bench/bare-server.ts')]);
 rmSync(dir, { recursive: true, force: true });
@@ -87,8 +108,10 @@ const bare = (bare1.rps + bare2.rps) / 2;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 console.log('');
 console.log(`bare baseline (mean of before/after): ${Math.round(bare)} req/s`);
-const sqliteRatio = sqlite.rps / bare;
-console.log(`SQLite:     ${Math.round(sqlite.rps)} heartbeats/s = ${sqliteRatio.toFixed(2)}x bare (bar >= 0.5), p99 ${sqlite.p99} ms (bar <= 25)  ${verdict(sqliteRatio >= 0.5 && sqlite.p99 <= 25 && sqlite.non2xx === 0)}`);
+if (sqlite) {
+  const sqliteRatio = sqlite.rps / bare;
+  console.log(`SQLite:     ${Math.round(sqlite.rps)} heartbeats/s = ${sqliteRatio.toFixed(2)}x bare (bar >= 0.5), p99 ${sqlite.p99} ms (bar <= 25)  ${verdict(sqliteRatio >= 0.5 && sqlite.p99 <= 25 && sqlite.non2xx === 0)}`);
+}
 if (postgres) {
   console.log(`PostgreSQL: ${Math.round(postgres.rps)} heartbeats/s = ${(postgres.rps / bare).toFixed(2)}x bare (bar >= 10000/s), p99 ${postgres.p99} ms  ${verdict(postgres.rps >= 10_000 && postgres.non2xx === 0)}`);
 }

@@ -30,8 +30,8 @@ const types = {
 };
 
 /**
- * The shared store for several collector replicas, on `pg`. A batch is ~8 set-based statements (unnest arrays)
- * whatever its size, so throughput grows with batch size instead of paying one round trip per row.
+ * The shared store for several collector replicas, on `pg`. A batch is two set-based statements (unnest arrays) in
+ * a transaction whatever its size, so throughput grows with batch size instead of paying one round trip per row.
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -102,107 +102,91 @@ export class PostgresStore implements Store {
     }
   }
 
-  ingest(heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
-    return this.#tx('ingest', (c) => this.#ingest(c, heartbeats, receivedAt));
+  async ingest(heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest: cannot connect: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await this.#ingest(client, heartbeats, receivedAt);
+      client.release();
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(err instanceof Error ? err : undefined);
+      throw err instanceof PodpulseError ? err : new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest failed: ${(err as Error).message}`, { cause: err });
+    }
   }
 
+  /** Sends COMMIT after `last` without waiting for it (pg sends queued queries in order); resolves once committed. */
+  async #commitAfter(c: pg.PoolClient, last: Promise<unknown> | undefined): Promise<void> {
+    const commit = c.query('COMMIT');
+    // A failed statement aborts the transaction and PostgreSQL answers the COMMIT with ROLLBACK: nothing is durable.
+    const [, done] = await Promise.all([last, commit]);
+    if (done.command !== 'COMMIT') throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest: the transaction ended with ${done.command}, not COMMIT`);
+  }
+
+  /**
+   * Two statements per batch, whatever its size, inside BEGIN/COMMIT (committed here): four round trips in all. A commit in flight
+   * waits on the network and the server, not on this process, so round trips per batch bound what one transaction
+   * slot can carry (the group committer runs several).
+   */
   async #ingest(c: pg.PoolClient, heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
     const key = (u: string, b: string, s: number | string) => `${u.toLowerCase()}|${b.toLowerCase()}|${s}`;
     // Every statement touches rows in one global order (by key), so overlapping transactions wait on each other
     // instead of deadlocking.
     const sorted = [...heartbeats].sort((a, b) => cmp(a.instance.podUid, b.instance.podUid) || cmp(a.bootId, b.bootId) || a.seq - b.seq);
-    const inserted = await c.query({
-      name: 'pp_dedup',
-      text: `INSERT INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at)
-        SELECT u, b, s, $4 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS t(u, b, s) ON CONFLICT DO NOTHING RETURNING pod_uid, boot_id, seq`,
-      values: [sorted.map((h) => h.instance.podUid), sorted.map((h) => h.bootId), sorted.map((h) => h.seq), receivedAt],
-    });
-    const unclaimed = new Set((inserted.rows as Row[]).map((r) => key(String(r.pod_uid), String(r.boot_id), Number(r.seq))));
+    const read = await c.query({ name: 'pp_ingest_read', text: INGEST_READ, values: [sorted.map((h) => h.instance.podUid), sorted.map((h) => h.bootId), sorted.map((h) => h.seq), receivedAt] });
+    const got = read.rows[0] as { fresh: [string, string, number][] | null; inst: [string, number, number, number, string, number][] | null; checks: unknown[][] | null };
+    const unclaimed = new Set((got.fresh ?? []).map(([u, b, s]) => key(u, b, s)));
     const fresh: Heartbeat[] = [];
     const outcomes = heartbeats.map((hb) => {
-      const k = key(hb.instance.podUid, hb.bootId, hb.seq);
-      const duplicate = !unclaimed.delete(k);
+      const duplicate = !unclaimed.delete(key(hb.instance.podUid, hb.bootId, hb.seq));
       if (!duplicate) fresh.push(hb);
       return { duplicate };
     });
-    if (fresh.length === 0) return outcomes;
+    if (fresh.length === 0) {
+      await this.#commitAfter(c, undefined);
+      return outcomes;
+    }
 
-    const uids = [...new Set(fresh.map((h) => h.instance.podUid.toLowerCase()))].sort(cmp);
     const snapshots = new Map<string, InstanceSnapshot>();
-    const inst = await c.query({ name: 'pp_load_inst', text: 'SELECT * FROM instances WHERE pod_uid = ANY($1::uuid[]) ORDER BY pod_uid FOR UPDATE', values: [uids] });
-    for (const r of inst.rows as Row[]) snapshots.set(String(r.pod_uid), { instance: toInstance(r), checks: new Map() });
-    if (inst.rows.length > 0) {
-      const checks = await c.query({ name: 'pp_load_checks', text: 'SELECT * FROM check_states WHERE pod_uid = ANY($1::uuid[])', values: [uids] });
-      for (const r of checks.rows as Row[]) snapshots.get(String(r.pod_uid))?.checks.set(String(r.check_id), toCheck(r));
+    for (const [podUid, firstSeen, lastSeen, lastSentAt, status, statusSince] of got.inst ?? []) {
+      snapshots.set(podUid, { instance: { firstSeen, lastSeen, lastSentAt, status: status as InstanceStatus, statusSince }, checks: new Map() });
+    }
+    for (const [podUid, checkId, kind, status, code, message, since] of got.checks ?? []) {
+      snapshots.get(String(podUid))?.checks.set(String(checkId), toCheck({ pod_uid: podUid, check_id: checkId, kind, status, code, message, since }));
     }
     const lowered = fresh.map((h) => (h.instance.podUid === h.instance.podUid.toLowerCase() ? h : { ...h, instance: { ...h.instance, podUid: h.instance.podUid.toLowerCase() } }));
     const plan = planIngest(lowered, receivedAt, snapshots);
 
     const I = plan.instances.sort((a, b) => cmp(a.podUid, b.podUid));
-    await c.query({
-      name: 'pp_up_inst',
-      text: `INSERT INTO instances (pod_uid, namespace, pod, node, app, tenant, pod_ip, agent, boot_id, last_seq, interval_ms, dropped,
-          first_seen, last_seen, last_sent_at, status, status_since)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::uuid[],
-          $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::bigint[])
-        ON CONFLICT (pod_uid) DO UPDATE SET namespace=excluded.namespace, pod=excluded.pod, node=excluded.node, app=excluded.app,
-          tenant=excluded.tenant, pod_ip=excluded.pod_ip, agent=excluded.agent, boot_id=excluded.boot_id, last_seq=excluded.last_seq,
-          interval_ms=excluded.interval_ms, dropped=excluded.dropped, last_seen=excluded.last_seen, last_sent_at=excluded.last_sent_at,
-          status=excluded.status, status_since=excluded.status_since`,
+    const C = plan.checkUpserts.sort((a, b) => cmp(a.podUid, b.podUid) || cmp(a.checkId, b.checkId));
+    // One statement cannot delete and upsert the same row; an upsert rewrites every column, so it stands for both.
+    const upserted = new Set(C.map((x) => `${x.podUid}|${x.checkId}`));
+    const D = plan.checkDeletes.filter((d) => !upserted.has(`${d.podUid}|${d.checkId}`));
+    const T = plan.transitions;
+    const R = plan.rollups.sort((a, b) => cmp(a.podUid, b.podUid) || a.minute - b.minute);
+    const A = plan.appRollups.sort((a, b) => cmp(a.app, b.app) || cmp(a.namespace, b.namespace) || a.minute - b.minute);
+    // The write and the COMMIT go out back to back: no event-loop turn between them while other requests are parsed.
+    const write = c.query({
+      name: 'pp_ingest_write',
+      text: INGEST_WRITE,
       values: [
         I.map((i) => i.podUid), I.map((i) => i.namespace), I.map((i) => i.pod), I.map((i) => i.node), I.map((i) => i.app), I.map((i) => i.tenant),
         I.map((i) => i.podIp), I.map((i) => JSON.stringify(i.agent)), I.map((i) => i.bootId), I.map((i) => i.lastSeq), I.map((i) => i.intervalMs),
         I.map((i) => i.dropped), I.map((i) => i.firstSeen), I.map((i) => i.lastSeen), I.map((i) => i.lastSentAt), I.map((i) => i.status), I.map((i) => i.statusSince),
+        D.map((d) => d.podUid), D.map((d) => d.checkId),
+        C.map((x) => x.podUid), C.map((x) => x.checkId), C.map((x) => x.kind), C.map((x) => x.status), C.map((x) => x.code), C.map((x) => x.message), C.map((x) => x.since),
+        T.map((t) => t.podUid), T.map((t) => t.checkId), T.map((t) => t.at), T.map((t) => t.from), T.map((t) => t.to), T.map((t) => t.code),
+        R.map((r) => r.podUid), R.map((r) => r.minute), R.map((r) => r.okMs), R.map((r) => r.degradedMs), R.map((r) => r.failingMs), R.map((r) => r.unknownMs),
+        A.map((r) => r.namespace), A.map((r) => r.app), A.map((r) => r.minute), A.map((r) => r.okMs), A.map((r) => r.degradedMs), A.map((r) => r.failingMs), A.map((r) => r.unknownMs),
       ],
     });
-    if (plan.checkDeletes.length > 0) {
-      await c.query({
-        name: 'pp_del_checks',
-        text: 'DELETE FROM check_states c USING unnest($1::uuid[], $2::text[]) AS d(u, id) WHERE c.pod_uid = d.u AND c.check_id = d.id',
-        values: [plan.checkDeletes.map((d) => d.podUid), plan.checkDeletes.map((d) => d.checkId)],
-      });
-    }
-    const C = plan.checkUpserts.sort((a, b) => cmp(a.podUid, b.podUid) || cmp(a.checkId, b.checkId));
-    if (C.length > 0) {
-      await c.query({
-        name: 'pp_up_checks',
-        text: `INSERT INTO check_states (pod_uid, check_id, kind, status, code, message, since)
-          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-          ON CONFLICT (pod_uid, check_id) DO UPDATE SET kind=excluded.kind, status=excluded.status, code=excluded.code,
-            message=excluded.message, since=excluded.since`,
-        values: [C.map((x) => x.podUid), C.map((x) => x.checkId), C.map((x) => x.kind), C.map((x) => x.status), C.map((x) => x.code),
-          C.map((x) => x.message), C.map((x) => x.since)],
-      });
-    }
-    const T = plan.transitions;
-    if (T.length > 0) {
-      await c.query({
-        name: 'pp_add_transitions',
-        text: `INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code)
-          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])`,
-        values: [T.map((t) => t.podUid), T.map((t) => t.checkId), T.map((t) => t.at), T.map((t) => t.from), T.map((t) => t.to), T.map((t) => t.code)],
-      });
-    }
-    const R = plan.rollups.sort((a, b) => cmp(a.podUid, b.podUid) || a.minute - b.minute);
-    await c.query({
-      name: 'pp_add_rollups',
-      text: `INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
-        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-        ON CONFLICT (pod_uid, minute) DO UPDATE SET ok_ms = rollups_minute.ok_ms + excluded.ok_ms,
-          degraded_ms = rollups_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_minute.failing_ms + excluded.failing_ms,
-          unknown_ms = rollups_minute.unknown_ms + excluded.unknown_ms`,
-      values: [R.map((r) => r.podUid), R.map((r) => r.minute), R.map((r) => r.okMs), R.map((r) => r.degradedMs), R.map((r) => r.failingMs), R.map((r) => r.unknownMs)],
-    });
-    const A = plan.appRollups.sort((a, b) => cmp(a.app, b.app) || cmp(a.namespace, b.namespace) || a.minute - b.minute);
-    await c.query({
-      name: 'pp_add_app_rollups',
-      text: `INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-        ON CONFLICT (app, namespace, minute) DO UPDATE SET ok_ms = rollups_app_minute.ok_ms + excluded.ok_ms,
-          degraded_ms = rollups_app_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_app_minute.failing_ms + excluded.failing_ms,
-          unknown_ms = rollups_app_minute.unknown_ms + excluded.unknown_ms`,
-      values: [A.map((r) => r.namespace), A.map((r) => r.app), A.map((r) => r.minute), A.map((r) => r.okMs), A.map((r) => r.degradedMs), A.map((r) => r.failingMs), A.map((r) => r.unknownMs)],
-    });
+    await this.#commitAfter(c, write);
     return outcomes;
   }
 
@@ -415,6 +399,60 @@ function equalities(pairs: readonly (readonly [string, string | undefined])[], f
   const set = pairs.filter((p): p is readonly [string, string] => p[1] !== undefined);
   return { where: set.length ? `WHERE ${set.map(([c], i) => `${c} = $${first + i}`).join(' AND ')}` : '', args: set.map(([, v]) => v) };
 }
+
+/**
+ * Dedup and the state planning reads, in one statement: the heartbeats not seen before (RETURNING of the dedup
+ * insert), the stored state of their instances, locked in key order, and those instances' checks. Three row sets
+ * of different shapes come back as three JSON arrays in one row.
+ */
+const INGEST_READ = `WITH d AS (
+    INSERT INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at)
+    SELECT u, b, s, $4 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS t(u, b, s) ON CONFLICT DO NOTHING RETURNING pod_uid, boot_id, seq
+  ), i AS (
+    SELECT pod_uid, first_seen, last_seen, last_sent_at, status, status_since FROM instances
+    WHERE pod_uid IN (SELECT pod_uid FROM d) ORDER BY pod_uid FOR UPDATE
+  )
+  SELECT (SELECT json_agg(json_build_array(pod_uid, boot_id, seq)) FROM d) AS fresh,
+    (SELECT json_agg(json_build_array(pod_uid, first_seen, last_seen, last_sent_at, status, status_since)) FROM i) AS inst,
+    (SELECT json_agg(json_build_array(c.pod_uid, c.check_id, c.kind, c.status, c.code, c.message, c.since)) FROM check_states c
+      WHERE c.pod_uid IN (SELECT pod_uid FROM i)) AS checks`;
+
+/**
+ * Every write of a planned batch, in one statement of data-modifying CTEs (each sees the snapshot from before the
+ * statement, so no two of them may touch the same row: the plan's keys are unique per table, and deletes of rows
+ * the batch upserts are left out). Empty arrays make a CTE a no-op.
+ */
+const INGEST_WRITE = `WITH up_inst AS (
+    INSERT INTO instances (pod_uid, namespace, pod, node, app, tenant, pod_ip, agent, boot_id, last_seq, interval_ms, dropped,
+      first_seen, last_seen, last_sent_at, status, status_since)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::uuid[],
+      $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::bigint[])
+    ON CONFLICT (pod_uid) DO UPDATE SET namespace=excluded.namespace, pod=excluded.pod, node=excluded.node, app=excluded.app,
+      tenant=excluded.tenant, pod_ip=excluded.pod_ip, agent=excluded.agent, boot_id=excluded.boot_id, last_seq=excluded.last_seq,
+      interval_ms=excluded.interval_ms, dropped=excluded.dropped, last_seen=excluded.last_seen, last_sent_at=excluded.last_sent_at,
+      status=excluded.status, status_since=excluded.status_since
+  ), del_checks AS (
+    DELETE FROM check_states c USING unnest($18::uuid[], $19::text[]) AS d(u, id) WHERE c.pod_uid = d.u AND c.check_id = d.id
+  ), up_checks AS (
+    INSERT INTO check_states (pod_uid, check_id, kind, status, code, message, since)
+    SELECT * FROM unnest($20::uuid[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::bigint[])
+    ON CONFLICT (pod_uid, check_id) DO UPDATE SET kind=excluded.kind, status=excluded.status, code=excluded.code,
+      message=excluded.message, since=excluded.since
+  ), transitions AS (
+    INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code)
+    SELECT * FROM unnest($27::uuid[], $28::text[], $29::bigint[], $30::text[], $31::text[], $32::text[])
+  ), rollups AS (
+    INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
+    SELECT * FROM unnest($33::uuid[], $34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[], $38::bigint[])
+    ON CONFLICT (pod_uid, minute) DO UPDATE SET ok_ms = rollups_minute.ok_ms + excluded.ok_ms,
+      degraded_ms = rollups_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_minute.failing_ms + excluded.failing_ms,
+      unknown_ms = rollups_minute.unknown_ms + excluded.unknown_ms
+  )
+  INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
+  SELECT * FROM unnest($39::text[], $40::text[], $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[])
+  ON CONFLICT (app, namespace, minute) DO UPDATE SET ok_ms = rollups_app_minute.ok_ms + excluded.ok_ms,
+    degraded_ms = rollups_app_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_app_minute.failing_ms + excluded.failing_ms,
+    unknown_ms = rollups_app_minute.unknown_ms + excluded.unknown_ms`;
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -5,6 +5,8 @@ import { PodpulseError } from '../../src/errors.ts';
 import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
 import { planIngest, type InstanceSnapshot, type PriorInstance } from './ingest-plan.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
+import { claimHeartbeats, writeIngestPlan } from './sqlite-ingest-writes.ts';
+import { instancePageQuery } from './sqlite-instance-query.ts';
 import { latestVersion } from './migrations/migration.ts';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite-migrations.ts';
 import { prefixUpperBound, RecordConflictError, recordLimit, type ListRecordsOptions, type StoredRecord } from './record-store.ts';
@@ -67,9 +69,10 @@ export class SqliteStore implements Store {
       this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.#db.exec('PRAGMA busy_timeout = 5000');
       // Memory the collector's resident size answers for: SQLite's page cache is heap (anonymous RSS) and pages read
-      // through mmap count as file-backed RSS, growing with the file. 8 MB of cache holds the hot index pages of a
-      // 10,000-instance fleet; everything else is read through the OS page cache, outside the process.
-      this.#db.exec('PRAGMA cache_size = -8192');
+      // through mmap count as file-backed RSS, growing with the file. A miss in 4 MB of cache is a pread served from
+      // the OS page cache, outside the process (microseconds); a 10,000-instance fleet touches a few pages per
+      // heartbeat (see docs/collector-memory.md).
+      this.#db.exec('PRAGMA cache_size = -4096');
       this.#db.exec('PRAGMA mmap_size = 0');
       this.#db.exec('PRAGMA temp_store = MEMORY');
       // Checkpoints run in a worker thread (sqlite-checkpointer.ts); the writer only checkpoints itself as a safety
@@ -87,6 +90,8 @@ export class SqliteStore implements Store {
     if (!s) this.#stmts.set(sql, (s = this.#db.prepare(sql)));
     return s;
   }
+
+  readonly #prepare = (sql: string): StatementSync => this.#stmt(sql);
 
   #tx<T>(fn: () => T): T {
     this.#db.exec('BEGIN IMMEDIATE');
@@ -140,13 +145,7 @@ export class SqliteStore implements Store {
   }
 
   #ingest(heartbeats: readonly Heartbeat[], receivedAt: number): IngestOutcome[] {
-    const dedup = this.#stmt('INSERT OR IGNORE INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at) VALUES (?, ?, ?, ?)');
-    const fresh: Heartbeat[] = [];
-    const outcomes = heartbeats.map((hb) => {
-      const duplicate = Number(dedup.run(hb.instance.podUid, hb.bootId, hb.seq, receivedAt).changes) === 0;
-      if (!duplicate) fresh.push(hb);
-      return { duplicate };
-    });
+    const { outcomes, fresh } = claimHeartbeats(this.#prepare, heartbeats, receivedAt);
     const snapshots = new Map<string, InstanceSnapshot>();
     const getInstance = this.#stmt('SELECT * FROM instances WHERE pod_uid = ?');
     const getChecks = this.#stmt('SELECT * FROM check_states WHERE pod_uid = ?');
@@ -170,32 +169,7 @@ export class SqliteStore implements Store {
     // Re-insert as most recently used; the oldest fall out past the bound.
     for (const [uid, snap] of snapshots) if (snap.instance) this.#snapshots.set(uid, toCached(snap.instance, snap.checks));
     while (this.#snapshots.size > this.#cacheMax) this.#snapshots.delete(this.#snapshots.keys().next().value!);
-    const upInstance = this.#stmt(`INSERT INTO instances (pod_uid, namespace, pod, node, app, tenant, pod_ip, agent, boot_id, last_seq,
-      interval_ms, dropped, first_seen, last_seen, last_sent_at, status, status_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-      ON CONFLICT (pod_uid) DO UPDATE SET namespace=excluded.namespace, pod=excluded.pod, node=excluded.node, app=excluded.app,
-      tenant=excluded.tenant, pod_ip=excluded.pod_ip, agent=excluded.agent, boot_id=excluded.boot_id, last_seq=excluded.last_seq,
-      interval_ms=excluded.interval_ms, dropped=excluded.dropped, last_seen=excluded.last_seen, last_sent_at=excluded.last_sent_at,
-      status=excluded.status, status_since=excluded.status_since`);
-    for (const i of plan.instances) {
-      upInstance.run(i.podUid, i.namespace, i.pod, i.node, i.app, i.tenant, i.podIp, JSON.stringify(i.agent), i.bootId, i.lastSeq,
-        i.intervalMs, i.dropped, i.firstSeen, i.lastSeen, i.lastSentAt, i.status, i.statusSince);
-    }
-    const delCheck = this.#stmt('DELETE FROM check_states WHERE pod_uid = ? AND check_id = ?');
-    for (const d of plan.checkDeletes) delCheck.run(d.podUid, d.checkId);
-    const upCheck = this.#stmt(`INSERT INTO check_states (pod_uid, check_id, kind, status, code, message, since)
-      VALUES (?,?,?,?,?,?,?) ON CONFLICT (pod_uid, check_id) DO UPDATE SET kind=excluded.kind, status=excluded.status,
-      code=excluded.code, message=excluded.message, since=excluded.since`);
-    for (const c of plan.checkUpserts) upCheck.run(c.podUid, c.checkId, c.kind, c.status, c.code, c.message, c.since);
-    const addTransition = this.#stmt('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES (?,?,?,?,?,?)');
-    for (const t of plan.transitions) addTransition.run(t.podUid, t.checkId, t.at, t.from, t.to, t.code);
-    const addRollup = this.#stmt(`INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms) VALUES (?,?,?,?,?,?)
-      ON CONFLICT (pod_uid, minute) DO UPDATE SET ok_ms = ok_ms + excluded.ok_ms, degraded_ms = degraded_ms + excluded.degraded_ms,
-      failing_ms = failing_ms + excluded.failing_ms, unknown_ms = unknown_ms + excluded.unknown_ms`);
-    for (const r of plan.rollups) addRollup.run(r.podUid, r.minute, r.okMs, r.degradedMs, r.failingMs, r.unknownMs);
-    const addAppRollup = this.#stmt(`INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms) VALUES (?,?,?,?,?,?,?)
-      ON CONFLICT (app, namespace, minute) DO UPDATE SET ok_ms = ok_ms + excluded.ok_ms, degraded_ms = degraded_ms + excluded.degraded_ms,
-      failing_ms = failing_ms + excluded.failing_ms, unknown_ms = unknown_ms + excluded.unknown_ms`);
-    for (const r of plan.appRollups) addAppRollup.run(r.namespace, r.app, r.minute, r.okMs, r.degradedMs, r.failingMs, r.unknownMs);
+    writeIngestPlan(this.#prepare, plan);
     return outcomes;
   }
 
@@ -204,24 +178,9 @@ export class SqliteStore implements Store {
   }
 
   #listInstances(q: InstanceQuery): Page<StoredInstance> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    for (const [col, v] of [['namespace', q.namespace], ['app', q.app], ['tenant', q.tenant], ['node', q.node], ['status', q.status]] as const) {
-      if (v !== undefined) {
-      where.push(`${col} = ?`);
-      args.push(v);
-    }
-    }
-    if (q.cursor !== undefined) {
-      where.push('pod_uid > ?');
-      args.push(decodeCursor(q.cursor, ['string'])[0]!);
-    }
     const limit = pageSize(q.limit);
-    // Without an app, walk the primary key in page order and stop at the page's end: sorting every instance of a
-    // namespace (or node, or status) through a secondary index costs tens of ms at 10,000 instances.
-    const from = q.app === undefined ? 'instances NOT INDEXED' : 'instances';
-    const sql = `SELECT * FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pod_uid LIMIT ${limit + 1}`;
-    const rows = (this.#stmt(sql).all(...args) as Row[]).map(toInstance);
+    const { sql, args } = instancePageQuery(q);
+    const rows = (this.#stmt(sql).all(...args, limit + 1) as Row[]).map(toInstance);
     const more = rows.length > limit;
     const items = rows.slice(0, limit);
     return more ? { items, nextCursor: encodeCursor([items[items.length - 1]!.podUid]) } : { items };

@@ -113,4 +113,22 @@ describe('group commit', () => {
     await expect(p).resolves.toHaveLength(1);
     await expect(gc.submit([beat()])).rejects.toBeInstanceOf(QueueFullError);
   });
+
+  it('calls onCommitted after the requests of its batch are answered, before the next batch commits, and close waits for it', async () => {
+    const order: string[] = [];
+    const gc = new GroupCommitter({
+      store: gated,
+      lingerMs: 0,
+      log,
+      onCommitted: (hbs) => order.push(`hook ${hbs.length}`),
+    });
+    gated.hold();
+    const first = gc.submit([beat()]).then(() => order.push('answer 1'));
+    await new Promise((r) => setTimeout(r, 5));
+    const rest = [gc.submit([beat()]), gc.submit([beat()])].map((p) => p.then(() => order.push('answer 2')));
+    gated.release();
+    await Promise.all([first, ...rest]);
+    await gc.close();
+    expect(order).toEqual(['answer 1', 'hook 1', 'answer 2', 'answer 2', 'hook 2']);
+  });
 });

@@ -20,6 +20,12 @@ async function post(c: Collector, body: string | Buffer, headers: Record<string,
   return { status: res.statusCode, headers: res.headers, json, text };
 }
 
+/**
+ * Lets onCommitted calls already queued run: the committer queues them with setImmediate when it answers a batch,
+ * and this collector runs in the test's process, so one more setImmediate comes after them.
+ */
+const afterCommitHooks = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('POST /v1/heartbeats', () => {
   let c: Collector;
   const committed: Heartbeat[][] = [];
@@ -36,6 +42,8 @@ describe('POST /v1/heartbeats', () => {
     expect(r.json).toEqual({ apiVersion: 'podpulse.io/v1', accepted: 1, duplicates: 0, configRevision: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown, commandsPending: false });
     // Read straight after the answer: the row must already be there.
     expect(await c.store.getInstance(hb.instance.podUid)).toMatchObject({ status: 'failing' });
+    // onCommitted runs after the batch's answers are written (the diagnosis is not in their latency): soon, not before.
+    await afterCommitHooks();
     expect(committed.flat().some((h) => h.instance.podUid === hb.instance.podUid)).toBe(true);
   });
 
@@ -47,6 +55,7 @@ describe('POST /v1/heartbeats', () => {
     const roll = await c.store.listRollups({ from: 0, to: Date.now() + 60_000, podUid: hb.instance.podUid });
     expect(roll.reduce((s, x) => s + x.okSeconds, 0)).toBe(10);
     // The diagnosis sees it once.
+    await afterCommitHooks();
     expect(committed.flat().length - before).toBe(1);
   });
 
