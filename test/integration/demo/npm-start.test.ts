@@ -73,7 +73,13 @@ describe('npm start: collector + local sidecar demo', () => {
       expect(pids.size).toBeGreaterThanOrEqual(2); // the daemon and its worker
       for (const pid of pids) expect(alive(pid)).toBe(false);
     } finally {
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+      if (proc.exitCode === null) {
+        // A failed run must not leave its sidecar behind: a SIGKILLed collector cannot stop the daemon it started.
+        proc.kill('SIGKILL');
+        const log = /log (\S+sidecar\.log)/.exec(out)?.[1];
+        const pids = log ? [...readFileSync(log, 'utf8').matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])) : [];
+        for (const pid of new Set(pids)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
     }
   }, 180_000);
 });
