@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
@@ -28,6 +28,12 @@ const scripts = fileURLToPath(new URL('../../../shared/k8s-apiserver/', import.m
 export default function setup(project: TestProject): (() => void) | undefined {
   if (process.env.PODPULSE_K8S !== '1') {
     console.warn('[real-apiserver] tier SKIPPED: set PODPULSE_K8S=1 to build and start kube-apiserver v1.20.2 on loopback');
+    project.provide('realApiserver', null);
+    return undefined;
+  }
+  if (!existsSync(`${scripts}ensure.sh`)) {
+    // A clone without the shared folder beside it has no scripts to build the server with.
+    console.warn(`[real-apiserver] tier SKIPPED: PODPULSE_K8S=1 but ${scripts} does not exist (clone the repository beside shared/)`);
     project.provide('realApiserver', null);
     return undefined;
   }

@@ -68,11 +68,12 @@ describe('manifests', () => {
     const data = (name: string, key: string) => find<V1ConfigMap>(base, 'ConfigMap', name).data![key]!;
     const collector = CollectorConfig.parse(parseYaml(data('podpulse-collector', 'collector.yaml')));
     expect(collector.webhook.enabled).toBe(true);
-    // The engine runs, with the rules of the podpulse-rules ConfigMap: the two seed rules, verbatim, all accepted.
+    // The engine runs, with the rules of the podpulse-rules ConfigMap: the two seed rules, verbatim (test/unit/engine/seed-rules
+    // holds them byte for byte as shipped in the design's seed-rules), all accepted.
     expect(collector.engine).toMatchObject({ enabled: true, rulesConfigMap: { namespace: 'podpulse', name: 'podpulse-rules' } });
     const rulesData = find<V1ConfigMap>(base, 'ConfigMap', 'podpulse-rules').data!;
     for (const name of ['PodSidecarNotReady', 'ServiceDeleting']) {
-      expect(JSON.parse(rulesData[`${name}.json`]!)).toEqual(JSON.parse(readFileSync(fileURLToPath(new URL(`../../../../shared/seed-rules/${name}.json`, import.meta.url)), 'utf8')));
+      expect(JSON.parse(rulesData[`${name}.json`]!)).toEqual(JSON.parse(readFileSync(fileURLToPath(new URL(`../engine/seed-rules/${name}.json`, import.meta.url)), 'utf8')));
     }
     const loaded = rulesFromConfigMap(rulesData);
     expect(loaded.refused).toEqual([]);
