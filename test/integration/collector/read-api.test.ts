@@ -214,7 +214,7 @@ describe('operator read API authentication', () => {
     const agents = join(c.dir, 'agents.yaml');
     const operators = join(c.dir, 'operators.yaml');
     writeFileSync(agents, `tokens:\n  - { name: shop-web, token: ${agent}, namespace: shop, app: web }\n`);
-    writeFileSync(operators, `tokens:\n  - { name: alice, token: ${viewer}, role: viewer }\n`);
+    writeFileSync(operators, `tokens:\n  - { name: dashboards, token: ${viewer}, role: viewer }\n`);
     c = await collectorUnderTest({ auth: { mode: 'static', tokensFile: agents }, operators: { tokensFile: operators } });
     expect(await postBeats(c.url, beat(), agent)).toBe(202);
   });

@@ -57,9 +57,9 @@ beforeAll(async () => {
     { name: 'pod-b', token: TOKENS.b, namespace: 'shop', app: 'api', podUid: POD_B },
   ] }));
   writeFileSync(join(dir, 'operators.yaml'), JSON.stringify({ tokens: [
-    { name: 'olga', token: TOKENS.operator, role: 'operator' },
-    { name: 'vic', token: TOKENS.viewer, role: 'viewer' },
-    { name: 'ada', token: TOKENS.admin, role: 'admin' },
+    { name: 'oncall', token: TOKENS.operator, role: 'operator' },
+    { name: 'dashboards', token: TOKENS.viewer, role: 'viewer' },
+    { name: 'sre-bot', token: TOKENS.admin, role: 'admin' },
   ] }));
   writeFileSync(join(dir, 'token-a'), TOKENS.a);
   collector = await collectorUnderTest({
@@ -120,7 +120,7 @@ describe('podpulse CLI (dist/cli.mjs) against a real collector', () => {
     expect(bad.stderr).toMatch(/^podpulse: PODPULSE_ERR_UNAUTHENTICATED: /);
     const viewerExec = await cli(['exec', POD_A, 'echo', 'word=hi', ...as(TOKENS.viewer)]);
     expect(viewerExec.code).toBe(4);
-    expect(viewerExec.stderr).toMatch(/PODPULSE_ERR_FORBIDDEN: role viewer of vic may not do this; it needs operator/);
+    expect(viewerExec.stderr).toMatch(/PODPULSE_ERR_FORBIDDEN: role viewer of dashboards may not do this; it needs operator/);
     const down = await cli(['instances', '--server', `http://127.0.0.1:${await freePort()}`, '--token', TOKENS.viewer]);
     expect(down.code).toBe(5);
     expect(down.stderr).toMatch(/PODPULSE_ERR_COLLECTOR_UNAVAILABLE: cannot reach .*ECONNREFUSED/);
@@ -208,7 +208,7 @@ describe('podpulse CLI (dist/cli.mjs) against a real collector', () => {
     // Uploads are audited, the refused one included (the hook covers routes of encapsulated plugins too).
     const audit = await cli(['audit', '--action', 'release.upload', '--json', ...as(TOKENS.operator)]);
     const entries = (JSON.parse(audit.stdout) as { items: { outcome: string; actor: { name: string } }[] }).items;
-    expect(entries.map((e) => [e.actor.name, e.outcome])).toEqual([['ada', 'ok'], ['ada', 'refused']]);
+    expect(entries.map((e) => [e.actor.name, e.outcome])).toEqual([['sre-bot', 'ok'], ['sre-bot', 'refused']]);
   }, 60_000);
 
   it('config set, get, diff, dry-run, history, rollback; templates from the effective config reach exec', async () => {

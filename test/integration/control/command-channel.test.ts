@@ -51,9 +51,9 @@ beforeAll(async () => {
     { name: 'pod-b', token: TOKENS.b, namespace: 'shop', app: 'web', podUid: POD_B },
   ] }));
   writeFileSync(join(dir, 'operators.yaml'), JSON.stringify({ tokens: [
-    { name: 'olga', token: TOKENS.operator, role: 'operator' },
-    { name: 'vic', token: TOKENS.viewer, role: 'viewer' },
-    { name: 'ada', token: TOKENS.admin, role: 'admin' },
+    { name: 'oncall', token: TOKENS.operator, role: 'operator' },
+    { name: 'dashboards', token: TOKENS.viewer, role: 'viewer' },
+    { name: 'sre-bot', token: TOKENS.admin, role: 'admin' },
   ] }));
   writeFileSync(join(dir, 'token-a'), TOKENS.a);
   collector = await collectorUnderTest({
@@ -84,7 +84,7 @@ describe('command channel with a real collector and a real daemon', () => {
     const created = await api('POST', '/api/v1/commands', TOKENS.operator, { template: 'echo', params: { word: 'hello' }, target: { podUid: POD_A } });
     expect(created.status).toBe(201);
     const view = await waitDone(created.body.id as string);
-    expect(view).toMatchObject({ template: 'echo', params: { word: 'hello' }, requestedBy: { name: 'olga', role: 'operator' }, summary: { completed: 1 } });
+    expect(view).toMatchObject({ template: 'echo', params: { word: 'hello' }, requestedBy: { name: 'oncall', role: 'operator' }, summary: { completed: 1 } });
     const runs = view.runs as Json[];
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'completed', outcome: 'ok', instance: { podUid: POD_A, pod: 'web-a' }, result: { exitCode: 0, stdout: 'hello\n', stdoutTruncated: false, stderrTruncated: false } });
@@ -117,7 +117,7 @@ describe('command channel with a real collector and a real daemon', () => {
     expect(noFanOut.status).toBe(400);
     expect((noFanOut.body.error as Json).violations).toEqual([expect.objectContaining({ path: 'target.maxFanOut' })]);
     const audit = await api('GET', '/api/v1/audit?action=command.create&outcome=denied', TOKENS.admin);
-    expect((audit.body.items as Json[]).some((e) => (e.actor as Json).name === 'vic' && e.statusCode === 403)).toBe(true);
+    expect((audit.body.items as Json[]).some((e) => (e.actor as Json).name === 'dashboards' && e.statusCode === 403)).toBe(true);
     const viewerAudit = await api('GET', '/api/v1/audit', TOKENS.viewer);
     expect(viewerAudit.status).toBe(403);
   }, 20_000);
@@ -190,7 +190,7 @@ describe('command channel with a real collector and a real daemon', () => {
     const audit = await api('GET', `/api/v1/audit?commandId=${id}`, TOKENS.operator);
     const entries = (audit.body.items as Json[]).reverse();
     expect(entries.map((e) => [e.action, e.outcome])).toEqual([['command.create', 'ok'], ['command.deliver', 'ok'], ['command.result', 'failed']]);
-    expect(entries[0]).toMatchObject({ actor: { type: 'operator', name: 'olga', role: 'operator' }, instances: [POD_A], statusCode: 201, details: { template: 'fail' } });
+    expect(entries[0]).toMatchObject({ actor: { type: 'operator', name: 'oncall', role: 'operator' }, instances: [POD_A], statusCode: 201, details: { template: 'fail' } });
     expect(entries[2]).toMatchObject({ actor: { type: 'agent', name: 'static:pod-a' }, instances: [POD_A], details: { status: 'completed', exitCode: 3 } });
     // Every command queued in this suite ends with an outcome in the log: a pod's result, its expiry, or lost (served
     // by hand above and never answered).

@@ -21,7 +21,7 @@ beforeAll(async () => {
   pg = await testPostgres();
   if (!pg.url) return;
   writeFileSync(join(dir, 'agents.json'), JSON.stringify({ tokens: [{ name: 'pod', token: AGENT, namespace: 'shop', app: 'web', podUid: POD }] }));
-  writeFileSync(join(dir, 'operators.json'), JSON.stringify({ tokens: [{ name: 'olga', token: OPERATOR, role: 'operator' }] }));
+  writeFileSync(join(dir, 'operators.json'), JSON.stringify({ tokens: [{ name: 'oncall', token: OPERATOR, role: 'operator' }] }));
   const over = {
     store: { kind: 'postgres', url: pg.url, schema: pg.schema },
     auth: { mode: 'static', tokensFile: join(dir, 'agents.json') },

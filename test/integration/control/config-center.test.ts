@@ -58,7 +58,7 @@ describe('config center with real daemons', () => {
     const set = await call('PUT', '/api/v1/config/scopes/app/shop/web', { document: { checks: [tcp('web-only', port())] }, message: 'add web-only' });
     expect(set.status).toBe(200);
     const rev = set.body.revision as Json;
-    expect(rev).toMatchObject({ scope: 'app/shop/web', author: 'ada', action: 'set', message: 'add web-only' });
+    expect(rev).toMatchObject({ scope: 'app/shop/web', author: 'platform-admin', action: 'set', message: 'add web-only' });
     const after = await effective(web1.podUid);
     expect(after.revision).not.toBe(before.revision);
     // Well before the 30 s poll: the next heartbeat answer carried the new revision and the daemon fetched it.
@@ -124,7 +124,7 @@ describe('config center with real daemons', () => {
     // Refused and accepted writes alike are in the audit log, with who made them.
     const audit = (await call('GET', '/api/v1/audit?limit=200')).body.items as { action: string; outcome: string; actor: { name: string }; details?: Json }[];
     expect(audit.filter((e) => e.action === 'config.set' && e.outcome === 'refused').length).toBeGreaterThanOrEqual(cases.length);
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'config.set', outcome: 'ok', actor: expect.objectContaining({ name: 'ada' }) as unknown }));
+    expect(audit).toContainEqual(expect.objectContaining({ action: 'config.set', outcome: 'ok', actor: expect.objectContaining({ name: 'platform-admin' }) as unknown }));
     expect(audit).toContainEqual(expect.objectContaining({ action: 'config.revert', outcome: 'ok' }));
   });
 });

@@ -30,7 +30,7 @@ export function pod(app: string, namespace = 'shop', tenant = 'acme'): Pod {
 export async function controlCollector(pods: readonly Pod[], over: Json = {}): Promise<{ collector: Awaited<ReturnType<typeof collectorUnderTest>>; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'podpulse-control-'));
   writeFileSync(join(dir, 'agents.json'), JSON.stringify({ tokens: pods.map((p, i) => ({ name: `pod-${i}`, token: p.token, namespace: p.namespace, app: p.app, podUid: p.podUid })) }));
-  writeFileSync(join(dir, 'operators.json'), JSON.stringify({ tokens: [{ name: 'ada', token: OPS.admin, role: 'admin' }, { name: 'vic', token: OPS.viewer, role: 'viewer' }] }));
+  writeFileSync(join(dir, 'operators.json'), JSON.stringify({ tokens: [{ name: 'platform-admin', token: OPS.admin, role: 'admin' }, { name: 'dashboards', token: OPS.viewer, role: 'viewer' }] }));
   const collector = await collectorUnderTest({
     auth: { mode: 'static', tokensFile: join(dir, 'agents.json') },
     operators: { tokensFile: join(dir, 'operators.json') },

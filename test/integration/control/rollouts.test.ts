@@ -117,7 +117,7 @@ describe('gray rollout with real daemons', () => {
       expect((await call('GET', `/api/v1/config/effective/${p.podUid}`, undefined, OPS.viewer)).body.releaseSource).toBe('pin');
     }
     const abort = await call('POST', `/api/v1/rollouts/${id}/abort`);
-    expect(abort.body).toMatchObject({ status: 'aborted', reason: 'aborted by ada' });
+    expect(abort.body).toMatchObject({ status: 'aborted', reason: 'aborted by platform-admin' });
     expect((await call('POST', `/api/v1/rollouts/${id}/resume`)).status).toBe(409);
   }, 120_000);
 });

@@ -107,9 +107,9 @@ export function engineClusterSuite(tier: ClusterTier): void {
       }
     });
 
-    it('two collectors share a real Lease: one leads and fires; when it leaves the other takes over', async () => {
+    it('two collectors share a real Lease: one leads and fires; when it leaves the other takes over', async (t) => {
       pg = await testPostgres();
-      if (!pg.url) return void console.warn(`[${tier.title}] two-collector case SKIPPED: ${pg.reason}`);
+      if (!pg.url) t.skip(`[${tier.title}] two-collector case SKIPPED: ${pg.reason}`);
       const replica = async (identity: string) => {
         const c = await engineCollector({
           kubeconfig: kubeconfig,

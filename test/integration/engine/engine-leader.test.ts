@@ -48,8 +48,8 @@ function replica(identity: string): Promise<Collector> {
 const holder = (): string | undefined => (fake!.get('leases.coordination.k8s.io', 'podpulse', 'engine')?.spec as { holderIdentity?: string } | undefined)?.holderIdentity ?? undefined;
 
 describe('leader election between collectors (fake kube-apiserver, shared PostgreSQL store)', () => {
-  it('only the leader runs the engine and fires; closing it hands over at once and the other resumes without loss', async () => {
-    if (!pg.url) return void console.warn(`[engine-leader] SKIPPED: ${pg.reason}`);
+  it('only the leader runs the engine and fires; closing it hands over at once and the other resumes without loss', async (t) => {
+    if (!pg.url) t.skip(`[engine-leader] SKIPPED: ${pg.reason}`);
     fake = await FakeKubeApiserver.start({ bookmarkIntervalMs: 200 });
     const a = await replica('replica-a');
     await waitFor(() => a.engine!.isLeader, 10_000, 'a leads');
@@ -87,8 +87,8 @@ describe('leader election between collectors (fake kube-apiserver, shared Postgr
     expect(await eventSummary(b)).toEqual(expected);
   });
 
-  it('a leader killed without releasing the Lease: the other takes over when it expires, nothing lost or fired twice', async () => {
-    if (!pg.url) return void console.warn(`[engine-leader] SKIPPED: ${pg.reason}`);
+  it('a leader killed without releasing the Lease: the other takes over when it expires, nothing lost or fired twice', async (t) => {
+    if (!pg.url) t.skip(`[engine-leader] SKIPPED: ${pg.reason}`);
     fake = await FakeKubeApiserver.start({ bookmarkIntervalMs: 200 });
     dir = await mkdtemp(join(tmpdir(), 'engine-leader-'));
     const cfg = join(dir, 'collector.json');

@@ -13,7 +13,7 @@ async function filled(): Promise<AuditLog> {
   for (let i = 0; i < 30; i++) {
     now = T0 + i * 1000;
     await audit.write({
-      actor: { type: i % 3 === 0 ? 'agent' : 'operator', name: i % 2 === 0 ? 'olga' : 'ada' },
+      actor: { type: i % 3 === 0 ? 'agent' : 'operator', name: i % 2 === 0 ? 'oncall' : 'sre-bot' },
       action: i % 3 === 0 ? 'command.result' : i % 3 === 1 ? 'command.create' : 'PUT /api/v1/config/:scope',
       outcome: i % 5 === 0 ? 'refused' : 'ok',
       instances: [`uid-${i % 4}`],
@@ -45,7 +45,7 @@ describe('audit log', () => {
     const ids = async (f: Parameters<AuditLog['list']>[0]) => (await audit.list({ limit: 1000, ...f })).items.map((e) => Number(e.commandId!.slice(1))).reverse();
     expect(await ids({ action: 'command.result' })).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
     expect(await ids({ action: 'command.' })).toHaveLength(20);
-    expect(await ids({ action: 'command.*', actor: 'ada', outcome: 'refused' })).toEqual([15, 25]);
+    expect(await ids({ action: 'command.*', actor: 'sre-bot', outcome: 'refused' })).toEqual([15, 25]);
     expect(await ids({ instance: 'uid-1', since: T0 + 10_000, until: T0 + 21_000 })).toEqual([13, 17, 21]);
     expect(await ids({ until: T0 + 2000 })).toEqual([0, 1, 2]);
     expect(await ids({ since: T0 + 28_000 })).toEqual([28, 29]);
@@ -53,7 +53,7 @@ describe('audit log', () => {
 
   it('keeps the full instance count when it caps the list it stores', async () => {
     const audit = new AuditLog(new MemoryRecordStore(), log);
-    const e = await audit.write({ actor: { type: 'operator', name: 'olga' }, action: 'command.create', outcome: 'ok', instances: Array.from({ length: 1500 }, (_, i) => `uid-${i}`) });
+    const e = await audit.write({ actor: { type: 'operator', name: 'oncall' }, action: 'command.create', outcome: 'ok', instances: Array.from({ length: 1500 }, (_, i) => `uid-${i}`) });
     expect(e.instances).toHaveLength(1000);
     expect(e.instanceCount).toBe(1500);
   });

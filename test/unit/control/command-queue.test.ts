@@ -10,7 +10,7 @@ import type { CommandResult } from '../../../src/protocol/command.ts';
 import { MemoryRecordStore } from '../../helpers/memory-record-store.ts';
 
 const log = createLogger({ name: 'test', level: 'silent' });
-const operator = { name: 'olga', role: 'operator' as const };
+const operator = { name: 'oncall', role: 'operator' as const };
 
 function inst(over: Partial<InstanceRef> = {}): InstanceRef {
   const podUid = over.podUid ?? randomUUID();
@@ -170,11 +170,11 @@ describe('retention', () => {
   it('prunes commands with their runs, and audit entries, older than the cutoff', async () => {
     const a = inst();
     const old = await queue.enqueue({ template: 'echo', params: {}, target: { podUid: a.podUid }, instances: [a], requestedBy: operator, ttlMs: 1000 });
-    await audit.write({ actor: { type: 'operator', name: 'olga' }, action: 'command.create', outcome: 'ok', commandId: old.id });
+    await audit.write({ actor: { type: 'operator', name: 'oncall' }, action: 'command.create', outcome: 'ok', commandId: old.id });
     now += 60_000;
     await queue.refresh();
     const fresh = await queue.enqueue({ template: 'echo', params: {}, target: { podUid: a.podUid }, instances: [a], requestedBy: operator });
-    await audit.write({ actor: { type: 'operator', name: 'olga' }, action: 'command.create', outcome: 'ok', commandId: fresh.id });
+    await audit.write({ actor: { type: 'operator', name: 'oncall' }, action: 'command.create', outcome: 'ok', commandId: fresh.id });
     expect(await queue.prune(now - 30_000)).toBe(1);
     expect(await queue.get(old.id)).toBeUndefined();
     expect(store.count('command-run')).toBe(1);
