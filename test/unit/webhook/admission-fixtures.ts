@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { unknownFields } from './unknown-fields.ts';
 import { InjectionConfig } from '../../../collector/webhook/webhook-config.ts';
 import type { AdmissionResponse } from '../../../collector/webhook/admission-review.ts';
 
@@ -34,4 +35,7 @@ export function validatePod(pod: V1Pod): void {
   const p = structuredClone(pod) as { metadata?: { creationTimestamp?: unknown; managedFields?: unknown } };
   if (p.metadata?.creationTimestamp === null) delete p.metadata.creationTimestamp;
   new Pod(p as ConstructorParameters<typeof Pod>[0]).validate();
+  // The schema allows extra properties; the apiserver would drop a misspelt field of the injected sidecar.
+  const unknown = unknownFields(p, 'V1Pod');
+  if (unknown.length > 0) throw new Error(`unknown fields in the pod: ${unknown.join(', ')}`);
 }

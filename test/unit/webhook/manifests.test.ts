@@ -8,6 +8,7 @@ import { rulesFromConfigMap } from '../../../collector/engine/rules/rule-registr
 import { CommandTemplatesFile } from '../../../collector/control/commands/command-templates.ts';
 import { DaemonConfig } from '../../../daemon/config.ts';
 import { find, kustomize, OVERLAYS, type KubeObject } from './manifest-build.ts';
+import { modelName, unknownFields } from './unknown-fields.ts';
 
 type Validator = new (data: never) => { validate(): void };
 
@@ -38,6 +39,10 @@ describe('manifests', () => {
       } catch (err) {
         throw new Error(`${o.kind} ${o.metadata.name} in ${name}: ${(err as Error).message}`, { cause: err });
       }
+      // The schemas allow extra properties; a misspelt field would pass them and be dropped by the apiserver.
+      const model = modelName(o.apiVersion, o.kind);
+      if (model) expect(unknownFields(o, model), `${o.kind} ${o.metadata.name} in ${name}`).toEqual([]);
+      else expect(o.apiVersion, `${o.kind} ${o.metadata.name}: only cert-manager objects lack a built-in model`).toMatch(/^cert-manager\.io\//);
     }
   });
 
@@ -46,6 +51,18 @@ describe('manifests', () => {
     dep.spec.replicas = 'two';
     const Model = (await modelFor(dep as unknown as KubeObject))!;
     expect(() => new Model(dep as never).validate()).toThrow(/replicas/);
+  });
+
+  it('the unknown-field check catches a misspelt field (so passing it means something)', () => {
+    const dep = structuredClone(find<{ spec: { template: { spec: { containers: Array<Record<string, unknown>> } } } }>(base, 'Deployment', 'podpulse-collector'));
+    const c = dep.spec.template.spec.containers[0]!;
+    c.resource = c.resources;
+    delete c.resources;
+    (c.securityContext as Record<string, unknown>).readOnlyRootFilesytem = true;
+    expect(unknownFields(dep, modelName('apps/v1', 'Deployment')!)).toEqual([
+      'spec.template.spec.containers[0].securityContext.readOnlyRootFilesytem',
+      'spec.template.spec.containers[0].resource',
+    ]);
   });
 
   it('the webhook never blocks a pod and selects as documented', () => {

@@ -63,6 +63,9 @@ describe('mutating webhook on AdmissionReviews recorded from kube-apiserver v1.2
     const { pod } = mutateAndApply(handler().mutate, review('plain'));
     sidecarOf(pod)!.resources!.limits!.cpu = 'two cores';
     expect(() => validatePod(pod)).toThrow(/limits\/cpu/);
+    const misspelt = mutateAndApply(handler().mutate, review('plain')).pod;
+    (sidecarOf(misspelt)! as unknown as Record<string, unknown>).volumeMount = [];
+    expect(() => validatePod(misspelt)).toThrow(/unknown fields in the pod: spec\.(initContainers|containers)\[\d+\]\.volumeMount/);
   });
 
   it('gives the sidecar downward-API identity, the token, the state emptyDir and a locked-down security context, and no readiness or startup probe', () => {
