@@ -28,9 +28,10 @@ export interface GroupCommitterOptions {
    */
   maxInFlight?: number;
   /**
-   * Heartbeats that must be waiting before a transaction starts beside one already in flight (default a quarter of
-   * maxBatchRows). Per transaction a store pays round trips and waits on rows every batch touches (the per-app
-   * rollups), so one batch of 32 commits faster than four of 8 at the same time; overlap pays only for a backlog.
+   * Heartbeats that must be waiting before a transaction starts beside one already in flight (default 8, at most
+   * maxBatchRows). No two batches wait on each other's rows (per-app rollups are appended as deltas), so a
+   * transaction in flight is time the next batch would otherwise spend queued; a small floor keeps a trickle from
+   * paying a transaction per heartbeat.
    */
   overlapRows?: number;
   onCommitted?: OnCommitted | undefined;
@@ -64,7 +65,7 @@ export class GroupCommitter {
 
   constructor(opts: GroupCommitterOptions) {
     const maxBatchRows = opts.maxBatchRows ?? 1000;
-    this.#opts = { maxBatchRows, maxQueuedRows: 20_000, lingerMs: 2, maxInFlight: 1, overlapRows: Math.max(1, Math.floor(maxBatchRows / 4)), ...opts };
+    this.#opts = { maxBatchRows, maxQueuedRows: 20_000, lingerMs: 2, maxInFlight: 1, overlapRows: Math.min(8, maxBatchRows), ...opts };
   }
 
   /** Heartbeats waiting for a transaction. */

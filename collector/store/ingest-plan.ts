@@ -61,7 +61,16 @@ export function reportedStatus(hb: Heartbeat): InstanceStatus {
 }
 
 function addRollup(out: Map<string, RollupDelta>, apps: Map<string, AppRollupDelta>, hb: Heartbeat, status: InstanceStatus, start: number, end: number): void {
-  const { podUid, namespace, app } = hb.instance;
+  addRollupSpan(out, apps, hb.instance.podUid, hb.instance.namespace, hb.instance.app, status, start, end);
+}
+
+/**
+ * Adds [start, end) of one instance in one status to the per-pod and per-app minute deltas (keyed `pod|minute` and
+ * `namespace|app|minute`). Also what a store replays from its own log after a crash.
+ */
+export function addRollupSpan(
+  out: Map<string, RollupDelta>, apps: Map<string, AppRollupDelta>, podUid: string, namespace: string, app: string, status: InstanceStatus, start: number, end: number,
+): void {
   // A heartbeat vouches for the interval before it: spread [sentAt - interval, sentAt) over the minutes it covers.
   for (let t = start; t < end; ) {
     const minute = Math.floor(t / MINUTE) * MINUTE;

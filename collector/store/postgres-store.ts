@@ -37,6 +37,8 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #schema: string;
+  #folder: NodeJS.Timeout | undefined;
+  #folding: Promise<unknown> | undefined;
 
   constructor(opts: PostgresStoreOptions) {
     this.#schema = opts.schema ?? 'public';
@@ -89,6 +91,11 @@ export class PostgresStore implements Store {
         await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
       }
     });
+    // Keeps the per-app delta table a few seconds deep (readers add it up, so this is housekeeping, not correctness).
+    this.#folder ??= setInterval(() => {
+      this.#folding ??= this.#pool.query(FOLD_APP_DELTAS).catch(() => undefined).finally(() => (this.#folding = undefined));
+    }, 2000);
+    this.#folder.unref();
   }
 
   async ready(): Promise<{ ok: boolean; reason?: string }> {
@@ -314,8 +321,10 @@ export class PostgresStore implements Store {
     const { where, args } = equalities([['app', q.app], ['namespace', q.namespace]], 3);
     const and = where ? `${where} AND` : 'WHERE';
     const [cov, ex] = await Promise.all([
+      // Folded rollups plus the deltas not folded yet.
       this.#q(`SELECT COALESCE(SUM(ok_ms), 0) AS ok, COALESCE(SUM(degraded_ms), 0) AS degraded, COALESCE(SUM(failing_ms), 0) AS failing,
-        COALESCE(SUM(unknown_ms), 0) AS unknown FROM rollups_app_minute ${and} minute >= $1 AND minute < $2`, [q.from, q.to, ...args]),
+        COALESCE(SUM(unknown_ms), 0) AS unknown FROM (SELECT * FROM rollups_app_minute UNION ALL SELECT * FROM rollups_app_minute_delta) r
+        ${and} minute >= $1 AND minute < $2`, [q.from, q.to, ...args]),
       // An instance exists from the interval its first heartbeat vouched for until it was retired (or the window ends).
       this.#q(`SELECT COUNT(*) AS n, COALESCE(SUM(GREATEST(0, LEAST($2, CASE WHEN status = 'retired' THEN status_since ELSE $2 END)
         - GREATEST($1, first_seen - interval_ms))), 0) AS existed FROM instances ${and} first_seen - interval_ms < $2 AND (status <> 'retired' OR status_since > $1)`,
@@ -338,6 +347,7 @@ export class PostgresStore implements Store {
       await run('DELETE FROM status_transitions WHERE at < $1', now - r.transitionsMs);
       await run('DELETE FROM rollups_minute WHERE minute < $1', now - r.rollupsMs);
       await run('DELETE FROM rollups_app_minute WHERE minute < $1', now - r.rollupsMs);
+      await run('DELETE FROM rollups_app_minute_delta WHERE minute < $1', now - r.rollupsMs);
       await run("DELETE FROM events WHERE status = 'resolved' AND updated_at < $1", now - r.eventsMs);
       await run('DELETE FROM heartbeat_dedup WHERE received_at < $1', now - r.dedupMs);
       await run('DELETE FROM check_states WHERE pod_uid IN (SELECT pod_uid FROM instances WHERE last_seen < $1)', now - r.instancesMs);
@@ -390,6 +400,8 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#folder);
+    await this.#folding;
     await this.#pool.end();
   }
 }
@@ -448,8 +460,17 @@ const INGEST_WRITE = `WITH up_inst AS (
       degraded_ms = rollups_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_minute.failing_ms + excluded.failing_ms,
       unknown_ms = rollups_minute.unknown_ms + excluded.unknown_ms
   )
+  INSERT INTO rollups_app_minute_delta (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
+  SELECT * FROM unnest($39::text[], $40::text[], $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[])`;
+
+/**
+ * Folds per-app rollup deltas into rollups_app_minute in one statement. Safe beside ingest (which only inserts
+ * deltas) and beside another replica folding: a delta row is deleted, and so counted, once.
+ */
+const FOLD_APP_DELTAS = `WITH moved AS (DELETE FROM rollups_app_minute_delta RETURNING *)
   INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
-  SELECT * FROM unnest($39::text[], $40::text[], $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[])
+  SELECT namespace, app, minute, SUM(ok_ms), SUM(degraded_ms), SUM(failing_ms), SUM(unknown_ms) FROM moved GROUP BY app, namespace, minute
+  ORDER BY app, namespace, minute
   ON CONFLICT (app, namespace, minute) DO UPDATE SET ok_ms = rollups_app_minute.ok_ms + excluded.ok_ms,
     degraded_ms = rollups_app_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_app_minute.failing_ms + excluded.failing_ms,
     unknown_ms = rollups_app_minute.unknown_ms + excluded.unknown_ms`;

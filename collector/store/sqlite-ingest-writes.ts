@@ -1,7 +1,6 @@
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
-import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
 import type { IngestPlan } from './ingest-plan.ts';
-import type { IngestOutcome } from './store.ts';
+import type { StoredInstance } from './store.ts';
 
 /** The store's statement cache: the same SQL text gets the same prepared statement. */
 export type Prepare = (sql: string) => StatementSync;
@@ -33,7 +32,7 @@ function chunkSql(head: string, tail: string, width: number, rows: number): stri
 }
 
 /** Runs `INSERT ... VALUES <rows> <tail>` over `values` (rows × width, flattened) in power-of-two chunks. */
-function insertRows(prepare: Prepare, head: string, tail: string, width: number, values: SQLInputValue[]): void {
+export function insertRows(prepare: Prepare, head: string, tail: string, width: number, values: SQLInputValue[]): void {
   const rows = values.length / width;
   let at = 0;
   for (const n of CHUNKS) {
@@ -44,40 +43,13 @@ function insertRows(prepare: Prepare, head: string, tail: string, width: number,
   }
 }
 
-const DEDUP_HEAD = 'INSERT OR IGNORE INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at)';
-const DEDUP_TAIL = 'RETURNING pod_uid, boot_id, seq';
-
 /**
- * Dedup: records (pod, boot, seq) of each heartbeat and tells which were new. A key repeated within the batch is
- * new the first time only, as if the heartbeats had arrived one by one.
+ * The state changes of a planned batch, inside the caller's transaction: the given instance rows (new ones, and
+ * those whose status, identity or agent changed), check states and transitions. Rollups and last-seen are deferred
+ * (sqlite-deferred-writes.ts). Check deletes go first: a check removed and added back within one batch is both
+ * deleted and upserted, and must end up present.
  */
-export function claimHeartbeats(prepare: Prepare, heartbeats: readonly Heartbeat[], receivedAt: number): { outcomes: IngestOutcome[]; fresh: Heartbeat[] } {
-  const claimed = new Set<string>();
-  const rows = heartbeats.length;
-  let at = 0;
-  for (const n of CHUNKS) {
-    while (rows - at >= n) {
-      const values: SQLInputValue[] = [];
-      for (let i = at; i < at + n; i++) values.push(heartbeats[i]!.instance.podUid, heartbeats[i]!.bootId, heartbeats[i]!.seq, receivedAt);
-      const stmt = prepare(chunkSql(DEDUP_HEAD, DEDUP_TAIL, 4, n));
-      for (const r of stmt.all(...values)) claimed.add(`${String(r.pod_uid)}|${String(r.boot_id)}|${String(r.seq)}`);
-      at += n;
-    }
-  }
-  const fresh: Heartbeat[] = [];
-  const outcomes = heartbeats.map((hb) => {
-    const duplicate = !claimed.delete(`${hb.instance.podUid}|${hb.bootId}|${hb.seq}`);
-    if (!duplicate) fresh.push(hb);
-    return { duplicate };
-  });
-  return { outcomes, fresh };
-}
-
-/**
- * Every write of a planned batch, inside the caller's transaction. Check deletes go first: a check removed and
- * added back within one batch is both deleted and upserted, and must end up present.
- */
-export function writeIngestPlan(prepare: Prepare, plan: IngestPlan): void {
+export function writeStateChanges(prepare: Prepare, plan: IngestPlan, instances: readonly StoredInstance[]): void {
   const del = prepare('DELETE FROM check_states WHERE pod_uid = ? AND check_id = ?');
   for (const d of plan.checkDeletes) del.run(d.podUid, d.checkId);
 
@@ -87,7 +59,7 @@ export function writeIngestPlan(prepare: Prepare, plan: IngestPlan): void {
   const touch = prepare(`UPDATE instances SET pod = ?, node = ?, tenant = ?, pod_ip = ?, agent = ?, boot_id = ?, last_seq = ?,
       interval_ms = ?, dropped = ?, last_seen = ?, last_sent_at = ?, status = ?, status_since = ? WHERE pod_uid = ? AND namespace = ? AND app = ?`);
   const inst: SQLInputValue[] = [];
-  for (const i of plan.instances) {
+  for (const i of instances) {
     const agent = JSON.stringify(i.agent);
     const moved = touch.run(i.pod, i.node, i.tenant, i.podIp, agent, i.bootId, i.lastSeq, i.intervalMs, i.dropped, i.lastSeen, i.lastSentAt,
       i.status, i.statusSince, i.podUid, i.namespace, i.app).changes;
@@ -111,16 +83,4 @@ export function writeIngestPlan(prepare: Prepare, plan: IngestPlan): void {
   const trans: SQLInputValue[] = [];
   for (const t of plan.transitions) trans.push(t.podUid, t.checkId, t.at, t.from, t.to, t.code);
   insertRows(prepare, 'INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code)', '', 6, trans);
-
-  const rollups: SQLInputValue[] = [];
-  for (const r of plan.rollups) rollups.push(r.podUid, r.minute, r.okMs, r.degradedMs, r.failingMs, r.unknownMs);
-  insertRows(prepare, 'INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)', `ON CONFLICT (pod_uid, minute)
-      DO UPDATE SET ok_ms = ok_ms + excluded.ok_ms, degraded_ms = degraded_ms + excluded.degraded_ms,
-      failing_ms = failing_ms + excluded.failing_ms, unknown_ms = unknown_ms + excluded.unknown_ms`, 6, rollups);
-
-  const apps: SQLInputValue[] = [];
-  for (const r of plan.appRollups) apps.push(r.namespace, r.app, r.minute, r.okMs, r.degradedMs, r.failingMs, r.unknownMs);
-  insertRows(prepare, 'INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)', `ON CONFLICT
-      (app, namespace, minute) DO UPDATE SET ok_ms = ok_ms + excluded.ok_ms, degraded_ms = degraded_ms + excluded.degraded_ms,
-      failing_ms = failing_ms + excluded.failing_ms, unknown_ms = unknown_ms + excluded.unknown_ms`, 7, apps);
 }

@@ -5,7 +5,8 @@ import { PodpulseError } from '../../src/errors.ts';
 import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
 import { planIngest, type InstanceSnapshot, type PriorInstance } from './ingest-plan.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
-import { claimHeartbeats, writeIngestPlan } from './sqlite-ingest-writes.ts';
+import { SqliteDeferredWrites } from './sqlite-deferred-writes.ts';
+import { writeStateChanges } from './sqlite-ingest-writes.ts';
 import { instancePageQuery } from './sqlite-instance-query.ts';
 import { latestVersion } from './migrations/migration.ts';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite-migrations.ts';
@@ -27,6 +28,11 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** Instances whose current state is kept in memory between batches (bounded; the rest is read from the file). */
   cacheInstances?: number;
+  /**
+   * How often the deferred part of ingest (dedup ranges, rollups, last seen) is folded from the heartbeat log into
+   * its tables, in ms (default 1000). Reads that depend on it fold first, so it is never visible.
+   */
+  flushEveryMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -37,11 +43,36 @@ type Row = Record<string, unknown>;
  */
 interface CachedInstance extends PriorInstance {
   checks: CheckState[];
+  /** The row's columns that only a state change moves (identity, agent, boot); see `stateKey`. */
+  state: number;
 }
 
-function toCached(prior: PriorInstance, checks: Map<string, CheckState>): CachedInstance {
+function toCached(prior: PriorInstance, checks: Map<string, CheckState>, state: number): CachedInstance {
   const { firstSeen, lastSeen, lastSentAt, status, statusSince } = prior;
-  return { firstSeen, lastSeen, lastSentAt, status, statusSince, checks: [...checks.values()] };
+  return { firstSeen, lastSeen, lastSentAt, status, statusSince, checks: [...checks.values()], state };
+}
+
+/**
+ * Every column of an instance row except last seq / seen / sent at and dropped, hashed to 53 bits (cyrb53): when a
+ * heartbeat leaves it unchanged, the row's update can wait for the flush; otherwise the commit writes the row. A
+ * number, not the string, because one is cached per instance (the string is ~350 bytes, 3.5 MB at 10,000); a
+ * collision (2^-53 per change) would leave that change unwritten until the instance's next one.
+ */
+function stateKey(i: StoredInstance): number {
+  return cyrb53(`${i.namespace}\u0000${i.pod}\u0000${i.node}\u0000${i.app}\u0000${i.tenant}\u0000${i.podIp}\u0000${i.bootId}\u0000${i.intervalMs}\u0000${i.firstSeen}\u0000${i.status}\u0000${i.statusSince}\u0000${JSON.stringify(i.agent)}`);
+}
+
+function cyrb53(str: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /**
@@ -59,6 +90,8 @@ export class SqliteStore implements Store {
   readonly #snapshots = new Map<string, CachedInstance>();
   readonly #cacheMax: number;
   readonly #checkpointer: SqliteCheckpointer | undefined;
+  readonly #deferred = new SqliteDeferredWrites();
+  readonly #flushTimer: NodeJS.Timeout;
 
   constructor(opts: SqliteStoreOptions) {
     this.#cacheMax = opts.cacheInstances ?? 50_000;
@@ -83,6 +116,31 @@ export class SqliteStore implements Store {
       throw new PodpulseError('PODPULSE_ERR_STORE', `cannot open SQLite store ${opts.path}: ${(err as Error).message}`, { cause: err });
     }
     this.#checkpointer = opts.path === ':memory:' ? undefined : new SqliteCheckpointer(opts.path);
+    this.#flushTimer = setInterval(() => {
+      try {
+        this.#flush();
+      } catch {
+        // Busy or failing disk: the log and memory still hold everything, and the next tick (or read) retries.
+      }
+    }, opts.flushEveryMs ?? 1000);
+    this.#flushTimer.unref();
+  }
+
+  /** #flush for a method that answers with a promise: a failure becomes its rejection, not a throw. */
+  #flushForRead(): Error | undefined {
+    try {
+      this.#flush();
+      return undefined;
+    } catch (err) {
+      return new PodpulseError('PODPULSE_ERR_STORE', `SQLite flush failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Folds the deferred part of ingest into its tables, in one transaction (a no-op when nothing is pending). */
+  #flush(): void {
+    if (!this.#db.isOpen || !this.#deferred.dirty) return;
+    const done = this.#tx(() => this.#deferred.flush(this.#prepare));
+    done();
   }
 
   #stmt(sql: string): StatementSync {
@@ -122,6 +180,11 @@ export class SqliteStore implements Store {
         this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
       });
     }
+    // Heartbeats acknowledged before a crash whose deferred part was not folded yet: fold it now, before serving.
+    if (this.#deferred.recover(this.#prepare) > 0) {
+      this.#flush();
+      this.#deferred.forgetPairs();
+    }
     return Promise.resolve();
   }
 
@@ -137,16 +200,22 @@ export class SqliteStore implements Store {
 
   ingest(heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
     try {
-      return Promise.resolve(this.#tx(() => this.#ingest(heartbeats, receivedAt)));
+      const { outcomes, committed } = this.#tx(() => this.#ingest(heartbeats, receivedAt));
+      committed();
+      return Promise.resolve(outcomes);
     } catch (err) {
       for (const hb of heartbeats) this.#snapshots.delete(hb.instance.podUid);
       return Promise.reject(new PodpulseError('PODPULSE_ERR_STORE', `SQLite ingest failed: ${(err as Error).message}`, { cause: err }));
     }
   }
 
-  #ingest(heartbeats: readonly Heartbeat[], receivedAt: number): IngestOutcome[] {
-    const { outcomes, fresh } = claimHeartbeats(this.#prepare, heartbeats, receivedAt);
+  /** The batch's transaction body; `committed` records in memory what the commit made true (called after it). */
+  #ingest(heartbeats: readonly Heartbeat[], receivedAt: number): { outcomes: IngestOutcome[]; committed: () => void } {
+    const { outcomes, fresh } = this.#deferred.claim(this.#prepare, heartbeats);
+    if (fresh.length === 0) return { outcomes, committed: () => undefined };
     const snapshots = new Map<string, InstanceSnapshot>();
+    /** The state key of each instance before this batch; absent for a new one. */
+    const before = new Map<string, number>();
     const getInstance = this.#stmt('SELECT * FROM instances WHERE pod_uid = ?');
     const getChecks = this.#stmt('SELECT * FROM check_states WHERE pod_uid = ?');
     for (const hb of fresh) {
@@ -157,24 +226,42 @@ export class SqliteStore implements Store {
       if (cached) {
         this.#snapshots.delete(uid);
         snap = { instance: cached, checks: new Map(cached.checks.map((c) => [c.checkId, c])) };
+        before.set(uid, cached.state);
       } else {
-        const row = getInstance.get(uid) as Row | undefined;
+        // A row with an unflushed last-seen is newer in memory than in the table; its checks are always current.
+        const stored = getInstance.get(uid) as Row | undefined;
+        const row = this.#deferred.liveRow(uid) ?? (stored ? toInstance(stored) : undefined);
         const checks = new Map<string, CheckState>();
         if (row) for (const c of getChecks.all(uid) as Row[]) checks.set(String(c.check_id), toCheck(c));
-        snap = { instance: row ? toInstance(row) : undefined, checks };
+        snap = { instance: row, checks };
+        if (row) before.set(uid, stateKey(row));
       }
       snapshots.set(uid, snap);
     }
     const plan = planIngest(fresh, receivedAt, snapshots);
+    const written: StoredInstance[] = [];
+    const live: StoredInstance[] = [];
+    const states = new Map<string, number>();
+    for (const row of plan.instances) {
+      const state = stateKey(row);
+      states.set(row.podUid, state);
+      (before.get(row.podUid) === state ? live : written).push(row);
+    }
     // Re-insert as most recently used; the oldest fall out past the bound.
-    for (const [uid, snap] of snapshots) if (snap.instance) this.#snapshots.set(uid, toCached(snap.instance, snap.checks));
+    for (const [uid, snap] of snapshots) {
+      if (snap.instance) this.#snapshots.set(uid, toCached(snap.instance, snap.checks, states.get(uid) ?? before.get(uid)!));
+    }
     while (this.#snapshots.size > this.#cacheMax) this.#snapshots.delete(this.#snapshots.keys().next().value!);
-    writeIngestPlan(this.#prepare, plan);
-    return outcomes;
+    writeStateChanges(this.#prepare, plan, written);
+    this.#deferred.appendLog(this.#prepare, fresh, receivedAt);
+    return { outcomes, committed: () => this.#deferred.committed(fresh, receivedAt, plan, written, live) };
   }
 
   listInstances(q: InstanceQuery = {}): Promise<Page<StoredInstance>> {
-    return settle(() => this.#listInstances(q));
+    return settle(() => {
+      this.#flush();
+      return this.#listInstances(q);
+    });
   }
 
   #listInstances(q: InstanceQuery): Page<StoredInstance> {
@@ -187,11 +274,17 @@ export class SqliteStore implements Store {
   }
 
   getInstance(podUid: string): Promise<StoredInstance | undefined> {
+    // Last seen of an instance is deferred: fold it in first. (A read of the API or the control plane, not per heartbeat.)
+    const unflushed = this.#flushForRead();
+    if (unflushed) return Promise.reject(unflushed);
     const r = this.#stmt('SELECT * FROM instances WHERE pod_uid = ?').get(podUid) as Row | undefined;
     return Promise.resolve(r ? toInstance(r) : undefined);
   }
 
   setInstanceStatus(podUid: string, status: InstanceStatus, at: number): Promise<void> {
+    // After the flush the table is the whole truth, so the cache entry can simply be dropped.
+    const unflushed = this.#flushForRead();
+    if (unflushed) return Promise.reject(unflushed);
     this.#tx(() => {
       const r = this.#stmt('SELECT status FROM instances WHERE pod_uid = ?').get(podUid) as Row | undefined;
       if (!r || r.status === status) return;
@@ -213,6 +306,8 @@ export class SqliteStore implements Store {
   }
 
   listRollups(q: RollupQuery): Promise<Rollup[]> {
+    const unflushed = this.#flushForRead();
+    if (unflushed) return Promise.reject(unflushed);
     const where = ['r.minute >= ?', 'r.minute < ?'];
     const args: (string | number)[] = [q.from, q.to];
     if (q.podUid !== undefined) {
@@ -299,6 +394,7 @@ export class SqliteStore implements Store {
 
   slaTotals(q: SlaQuery): Promise<SlaTotals> {
     return settle(() => {
+      this.#flush();
       const { where, args } = equalities([['app', q.app], ['namespace', q.namespace]]);
       const and = where ? `${where} AND` : 'WHERE';
       const cov = this.#stmt(`SELECT COALESCE(SUM(ok_ms), 0) AS ok, COALESCE(SUM(degraded_ms), 0) AS degraded, COALESCE(SUM(failing_ms), 0) AS failing,
@@ -315,6 +411,8 @@ export class SqliteStore implements Store {
   }
 
   prune(r: Retention, now: number): Promise<PruneResult> {
+    const unflushed = this.#flushForRead();
+    if (unflushed) return Promise.reject(unflushed);
     this.#snapshots.clear();
     const deleted = this.#tx(() => {
       let n = 0;
@@ -325,11 +423,13 @@ export class SqliteStore implements Store {
       run('DELETE FROM rollups_minute WHERE minute < ?', now - r.rollupsMs);
       run('DELETE FROM rollups_app_minute WHERE minute < ?', now - r.rollupsMs);
       run("DELETE FROM events WHERE status = 'resolved' AND updated_at < ?", now - r.eventsMs);
-      run('DELETE FROM heartbeat_dedup WHERE received_at < ?', now - r.dedupMs);
+      run('DELETE FROM heartbeat_seq_ranges WHERE received_at < ?', now - r.dedupMs);
       run('DELETE FROM check_states WHERE pod_uid IN (SELECT pod_uid FROM instances WHERE last_seen < ?)', now - r.instancesMs);
       run('DELETE FROM instances WHERE last_seen < ?', now - r.instancesMs);
       return n;
     });
+    // Memory must not answer for seq ranges the table no longer has: pairs are re-read on their next heartbeat.
+    this.#deferred.forgetPairs();
     return Promise.resolve({ deleted });
   }
 
@@ -382,8 +482,10 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#flushTimer);
     await this.#checkpointer?.close();
     if (this.#db.isOpen) {
+      this.#flush();
       // Leave a checkpointed file behind: a restart then starts with an empty WAL.
       this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       this.#db.close();

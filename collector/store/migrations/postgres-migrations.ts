@@ -73,4 +73,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         FROM rollups_minute r JOIN instances i ON i.pod_uid = r.pod_uid GROUP BY i.namespace, i.app, r.minute`,
     ],
   },
+  {
+    version: 3,
+    name: 'append-only per-app rollup deltas',
+    statements: [
+      // Every batch adds to the current minute of the same few apps. As an upsert, each transaction held those rows'
+      // locks until its commit, so transactions on separate connections committed one after another. Inserted as
+      // deltas (no key, no index: a heap append) they never wait; readers add the deltas to the rollups, and each
+      // replica folds old deltas into rollups_app_minute every few seconds (see docs/adr/0009-ingest-write-path.md).
+      `CREATE TABLE rollups_app_minute_delta (
+        namespace TEXT NOT NULL, app TEXT NOT NULL, minute BIGINT NOT NULL, ok_ms BIGINT NOT NULL, degraded_ms BIGINT NOT NULL,
+        failing_ms BIGINT NOT NULL, unknown_ms BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];

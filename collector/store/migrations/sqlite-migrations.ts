@@ -73,4 +73,32 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         FROM rollups_minute r JOIN instances i ON i.pod_uid = r.pod_uid GROUP BY i.namespace, i.app, r.minute`,
     ],
   },
+  {
+    version: 3,
+    name: 'append-only ingest log and seq ranges for dedup',
+    statements: [
+      // What a commit writes per heartbeat: one row at the end of a rowid table, so a commit's WAL pages are the last
+      // page or two of this table, not a page per instance in each of several B-trees. The store folds these rows
+      // into seq ranges, rollups and last-seen about once a second and deletes them; after a crash it folds what is
+      // left at start-up (see docs/adr/0009-ingest-write-path.md).
+      `CREATE TABLE heartbeat_log (
+        id INTEGER PRIMARY KEY, pod_uid TEXT NOT NULL, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL, interval_ms INTEGER NOT NULL, dropped INTEGER NOT NULL, status TEXT NOT NULL,
+        namespace TEXT NOT NULL, app TEXT NOT NULL
+      )`,
+      // Dedup keys as ranges of seqs per (pod, boot): a sidecar counts up, so a boot is one row that grows, instead of
+      // one row per heartbeat (86 M rows a day at 10,000 pods). received_at is that of the range's newest heartbeat.
+      `CREATE TABLE heartbeat_seq_ranges (
+        pod_uid TEXT NOT NULL, boot_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, received_at INTEGER NOT NULL,
+        PRIMARY KEY (pod_uid, boot_id, first_seq)
+      ) WITHOUT ROWID`,
+      `INSERT INTO heartbeat_seq_ranges (pod_uid, boot_id, first_seq, last_seq, received_at)
+        SELECT pod_uid, boot_id, MIN(seq), MAX(seq), MAX(received_at) FROM (
+          SELECT pod_uid, boot_id, seq, received_at, seq - ROW_NUMBER() OVER (PARTITION BY pod_uid, boot_id ORDER BY seq) AS island FROM heartbeat_dedup
+        ) GROUP BY pod_uid, boot_id, island`,
+      'DROP TABLE heartbeat_dedup',
+      // last_seen now changes once per flush per instance; prune scans the instances table instead (every 10 min).
+      'DROP INDEX instances_last_seen',
+    ],
+  },
 ];
