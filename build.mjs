@@ -1,6 +1,7 @@
 // Bundles each program entry into one ESM file under dist/. tsc only type-checks (see docs/adr/0002).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { bundleOptions } from './src/build/bundle-options.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -12,32 +13,16 @@ export const entries = {
   cli: 'cli/main.ts',
 };
 
-// Packages with native parts or optional peers stay external; they are resolved from node_modules at run time.
-const external = ['pg-native', 'cpu-features', 'ssh2'];
-
+// Every bundle is one self-contained file (no code splitting): the daemon forks dist/worker.mjs, and a release is
+// that same kind of file. A module reached only through a dynamic import (the YAML parser, needed only for a config
+// file that is not JSON) is inlined behind it and not run until then (docs/worker-footprint.md).
 await Promise.all(
   Object.entries(entries).map(([name, entry]) =>
     build({
+      ...bundleOptions(pkg.version),
       entryPoints: [entry],
       outfile: `dist/${name}.mjs`,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
       sourcemap: 'linked',
-      // Minified bundles are about half the size; the source text is held in every process's heap and the bytecode
-      // compiled from it is smaller too (docs/worker-footprint.md). keepNames keeps class and function names intact
-      // for stack traces, error names and logs; the linked source map maps positions back.
-      minify: true,
-      keepNames: true,
-      legalComments: 'none',
-      external,
-      define: { PODPULSE_VERSION: JSON.stringify(pkg.version) },
-      // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-      banner: {
-        js: "import { createRequire as __ppCreateRequire } from 'node:module'; const require = __ppCreateRequire(import.meta.url);",
-      },
-      logLevel: 'warning',
     }),
   ),
 );

@@ -20,6 +20,20 @@ export default tseslint.config(
     },
   },
   {
+    // The worker and daemon bundles carry the shared kernel and the agent's schemas into every pod: zod/mini only,
+    // imported as a namespace so the bundler keeps just the functions used (docs/adr/0007).
+    files: ['src/**/*.ts', 'worker/**/*.ts', 'daemon/**/*.ts', 'checks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'zod', message: "Agent-side code uses zod/mini (import * as z from 'zod/mini'), see docs/adr/0007." }],
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: "ImportDeclaration[source.value='zod/mini'] > ImportSpecifier[imported.name='z']",
+        message: "Import the namespace (import * as z from 'zod/mini'): a named z import keeps all of zod in the bundle.",
+      }],
+    },
+  },
+  {
     // Plain JavaScript (build script, fixture workers): syntax rules only, no type information.
     ...tseslint.configs.disableTypeChecked,
     files: ['**/*.js', '**/*.mjs'],

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { CgroupSpec } from '../src/protocol/checks/system-specs.ts';
 import type { ReasonCode } from '../src/protocol/codes.ts';
 import { fail, ok, unknown, warn, type CheckContext, type CheckDefinition } from './check.ts';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Logger } from '../src/log/logger.ts';
 import type { CheckStatus } from '../src/protocol/heartbeat.ts';
 import type { CHECK_SPECS, CheckKind } from '../src/protocol/checks/check-config.ts';

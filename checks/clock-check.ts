@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
+import { discardBody, httpRequest } from '../src/agent/http-request.ts';
 import { ClockSpec } from '../src/protocol/checks/network-specs.ts';
 import { ms } from '../src/units.ts';
 import { boundedText } from './bounded-text.ts';
@@ -74,16 +74,16 @@ async function measureCollector(spec: Spec, ctx: CheckContext): Promise<Skew | O
   const timeoutController = new AbortController();
   const timer = setTimeout(() => timeoutController.abort(), budget);
   const timeout = timeoutController.signal;
-  const agent = new Agent({ pipelining: 0, connect: { timeout: budget }, headersTimeout: budget });
   try {
     const localStart = ctx.now();
     const started = performance.now();
-    const res = await request(url, { method: 'HEAD', dispatcher: agent, signal: AbortSignal.any([ctx.signal, timeout]) });
+    // A connection of its own, closed after the exchange: the round trip is that of a fresh request every run.
+    const res = await httpRequest({ url: new URL(url), method: 'HEAD', signal: AbortSignal.any([ctx.signal, timeout]) });
     const roundTripMs = performance.now() - started;
-    await res.body.dump();
+    await discardBody(res, 64 * 1024);
     const header = res.headers.date;
     const date = typeof header === 'string' ? Date.parse(header) : NaN;
-    if (Number.isNaN(date)) return unknown('CLOCK_SOURCE_UNREACHABLE', `no valid Date header from ${where(url)} (status ${res.statusCode})`);
+    if (Number.isNaN(date)) return unknown('CLOCK_SOURCE_UNREACHABLE', `no valid Date header from ${where(url)} (status ${res.statusCode ?? 0})`);
     const localMid = localStart + roundTripMs / 2;
     return { skewMs: localMid - (date + 500), uncertaintyMs: 500 + roundTripMs / 2, roundTripMs, source: `collector ${where(url)}` };
   } catch (err) {
@@ -91,7 +91,6 @@ async function measureCollector(spec: Spec, ctx: CheckContext): Promise<Skew | O
     throw err;
   } finally {
     clearTimeout(timer);
-    await agent.destroy().catch(() => undefined);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Resolver } from 'node:dns/promises';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { DnsSpec } from '../src/protocol/checks/network-specs.ts';
 import type { ReasonCode } from '../src/protocol/codes.ts';
 import { boundedList, boundedText } from './bounded-text.ts';

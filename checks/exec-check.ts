@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ExecSpec } from '../src/protocol/checks/system-specs.ts';
 import { parseBytes } from '../src/units.ts';
 import { boundedText } from './bounded-text.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { FileSpec } from '../src/protocol/checks/filesystem-specs.ts';
 import { ms, parseBytes } from '../src/units.ts';
 import { fail, ok, unknown, warn, type CheckContext, type CheckDefinition, type Outcome } from './check.ts';

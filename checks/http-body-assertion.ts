@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { HttpSpec } from '../src/protocol/checks/network-specs.ts';
 import { boundedText } from './bounded-text.ts';
 import { fail, type Outcome } from './check.ts';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { TlsSpec } from '../src/protocol/checks/network-specs.ts';
 import { boundedText } from './bounded-text.ts';
 import { fail, ok, unknown, warn, type CheckContext, type CheckDefinition, type Outcome } from './check.ts';

@@ -6,12 +6,12 @@ import { WebhookConfig } from './webhook/webhook-config.ts';
 import { EngineConfig } from './engine/engine-config.ts';
 import { CollectorCommandTemplate } from './control/commands/command-templates.ts';
 
-const maxDuration = (max: string) => duration.refine((s) => parseDuration(s)! <= parseDuration(max)!, { error: `must be at most ${max}` });
+const maxDuration = (max: string) => duration.check(z.refine((s: string) => parseDuration(s)! <= parseDuration(max)!, { error: `must be at most ${max}` }));
 
 /** The collector's config file (YAML/JSON), environment (PODPULSE_*) and flags, validated once in main.ts. */
 export const CollectorConfig = z.strictObject({
   listen: z
-    .strictObject({ host: hostname.default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+    .strictObject({ host: z._default(hostname, '0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
     .default({ host: '0.0.0.0', port: 8080 }),
   store: z
     .strictObject({
@@ -52,15 +52,15 @@ export const CollectorConfig = z.strictObject({
     .default({}),
   limits: z
     .strictObject({
-      bodyBytes: byteSize.default('1Mi'),
-      decompressedBytes: byteSize.default('8Mi'),
+      bodyBytes: z._default(byteSize, '1Mi'),
+      decompressedBytes: z._default(byteSize, '8Mi'),
       /** Heartbeats waiting for a transaction before requests get 429. */
       queueHeartbeats: z.number().int().min(1).max(1_000_000).default(20_000),
       /** Heartbeats per transaction (whole requests are never split). */
       batchHeartbeats: z.number().int().min(1).max(100_000).default(1000),
       /** Longest wait of a heartbeat for company before its transaction starts. */
-      commitDelay: maxDuration('25ms').default('2ms'),
-      retryAfter: duration.default('1s'),
+      commitDelay: z._default(maxDuration('25ms'), '2ms'),
+      retryAfter: z._default(duration, '1s'),
     })
     .default({ bodyBytes: '1Mi', decompressedBytes: '8Mi', queueHeartbeats: 20_000, batchHeartbeats: 1000, commitDelay: '2ms', retryAfter: '1s' }),
   commands: z
@@ -69,22 +69,22 @@ export const CollectorConfig = z.strictObject({
       templatesFile: z.string().max(4096).optional(),
       templates: z.array(CollectorCommandTemplate).max(256).default([]),
       /** A queued command not picked up by its pod within this time expires. */
-      ttl: duration.default('5m'),
+      ttl: z._default(duration, '5m'),
       /** A delivered command whose result has not come within this time is marked lost (a later result still counts). */
-      resultTimeout: duration.default('10m'),
+      resultTimeout: z._default(duration, '10m'),
       /** The largest `maxFanOut` a request may give. */
       maxFanOut: z.number().int().min(1).max(10_000).default(500),
       /** Longest long poll (seconds) an agent may ask for with `?wait=`. */
       maxWait: z.number().int().min(1).max(60).default(30),
       /** How often each replica re-reads the queue (commands queued on another replica, expiry, heartbeat hints). */
-      refreshInterval: maxDuration('30s').default('1s'),
+      refreshInterval: z._default(maxDuration('30s'), '1s'),
     })
     .prefault({}),
   /** The config center (collector/control/config-center/). */
   configCenter: z
     .strictObject({
       /** How often each replica checks whether documents, releases or rollouts changed on another replica. */
-      refreshInterval: maxDuration('60s').default('2s'),
+      refreshInterval: z._default(maxDuration('60s'), '2s'),
     })
     .prefault({}),
   /** Signed worker releases (collector/control/releases/). */
@@ -102,28 +102,28 @@ export const CollectorConfig = z.strictObject({
         .default([]),
       /** Base URL agents download releases from; by default the URL each agent reached the collector by. */
       publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-      maxBytes: byteSize.default('64Mi'),
+      maxBytes: z._default(byteSize, '64Mi'),
     })
     .prefault({}),
   /** Gray rollouts (collector/control/rollouts/). */
   rollouts: z
     .strictObject({
       /** How often running rollouts are analysed and moved on. */
-      tickInterval: maxDuration('60s').default('5s'),
+      tickInterval: z._default(maxDuration('60s'), '5s'),
     })
     .prefault({}),
   retention: z
     .strictObject({
-      transitions: duration.default('720h'),
-      rollups: duration.default('840h'),
-      events: duration.default('720h'),
-      dedup: duration.default('24h'),
-      instances: duration.default('168h'),
+      transitions: z._default(duration, '720h'),
+      rollups: z._default(duration, '840h'),
+      events: z._default(duration, '720h'),
+      dedup: z._default(duration, '24h'),
+      instances: z._default(duration, '168h'),
       /** Queued commands with their per-instance results. */
-      commands: duration.default('720h'),
+      commands: z._default(duration, '720h'),
       /** Audit log entries. */
-      audit: duration.default('2160h'),
-      pruneEvery: duration.default('10m'),
+      audit: z._default(duration, '2160h'),
+      pruneEvery: z._default(duration, '10m'),
     })
     .default({ transitions: '720h', rollups: '840h', events: '720h', dedup: '24h', instances: '168h', commands: '720h', audit: '2160h', pruneEvery: '10m' }),
   /** Per-instance and fleet diagnosis (collector/diagnosis/); durations as strings, mapped by diagnosis-options.ts. */
@@ -132,24 +132,24 @@ export const CollectorConfig = z.strictObject({
       /** Run the time-driven part (silence, `for` durations, hysteresis) on this replica; leader election may switch it. */
       timeDriven: z.boolean().default(true),
       /** How often the time-driven part runs: the precision of `for` durations and silence. */
-      tickInterval: duration.default('1s'),
-      checks: z.strictObject({ for: duration.default('30s'), resolveFor: duration.default('30s') }).default({ for: '30s', resolveFor: '30s' }),
+      tickInterval: z._default(duration, '1s'),
+      checks: z.strictObject({ for: z._default(duration, '30s'), resolveFor: z._default(duration, '30s') }).default({ for: '30s', resolveFor: '30s' }),
       silent: z
-        .strictObject({ intervalMultiplier: z.number().min(1).max(100).default(3), minThreshold: duration.default('30s'), for: duration.default('30s') })
+        .strictObject({ intervalMultiplier: z.number().min(1).max(100).default(3), minThreshold: z._default(duration, '30s'), for: z._default(duration, '30s') })
         .default({ intervalMultiplier: 3, minThreshold: '30s', for: '30s' }),
-      probeBroken: z.strictObject({ for: duration.default('30s'), resolveFor: duration.default('30s') }).default({ for: '30s', resolveFor: '30s' }),
+      probeBroken: z.strictObject({ for: z._default(duration, '30s'), resolveFor: z._default(duration, '30s') }).default({ for: '30s', resolveFor: '30s' }),
       flap: z
-        .strictObject({ maxTransitions: z.number().int().min(2).max(1000).default(6), window: duration.default('5m'), calm: duration.default('5m'), for: duration.default('15s') })
+        .strictObject({ maxTransitions: z.number().int().min(2).max(1000).default(6), window: z._default(duration, '5m'), calm: z._default(duration, '5m'), for: z._default(duration, '15s') })
         .default({ maxTransitions: 6, window: '5m', calm: '5m', for: '15s' }),
       /** A heartbeat sent longer ago than max(silent threshold, this) is a replay: history and SLA only, never events. */
-      replayMaxAge: duration.default('60s'),
+      replayMaxAge: z._default(duration, '60s'),
       /** Instances failing the same dependency target that make one grouped event. */
       groupMinInstances: z.number().int().min(2).max(100_000).default(3),
       /** More than `share` of the fleet (and at least minCount) silent within `window`: suspect ingest, hold per-instance events. */
       massSilence: z
-        .strictObject({ share: z.number().gt(0).max(1).default(0.3), minCount: z.number().int().min(1).default(10), window: duration.default('60s') })
+        .strictObject({ share: z.number().gt(0).max(1).default(0.3), minCount: z.number().int().min(1).default(10), window: z._default(duration, '60s') })
         .default({ share: 0.3, minCount: 10, window: '60s' }),
-      forget: z.strictObject({ retired: duration.default('5m'), silent: duration.default('1h') }).default({ retired: '5m', silent: '1h' }),
+      forget: z.strictObject({ retired: z._default(duration, '5m'), silent: z._default(duration, '1h') }).default({ retired: '5m', silent: '1h' }),
       /** Node name → zone, for naming the common factor of a group outside a cluster. */
       nodeZones: z.record(z.string().min(1).max(253), z.string().min(1).max(63)).default({}),
     })
@@ -164,9 +164,9 @@ export const CollectorConfig = z.strictObject({
       /** CloudEvents `source` of every event. */
       source: z.string().min(1).max(512).default('/podpulse/collector'),
       /** A firing event's content updates are emitted at most this often (severity changes at once). */
-      updateMinInterval: duration.default('60s'),
+      updateMinInterval: z._default(duration, '60s'),
       /** Firing events stored before a restart and not re-raised by the diagnosis within this time are resolved. */
-      staleAfterRestart: duration.default('10m'),
+      staleAfterRestart: z._default(duration, '10m'),
       /** The generic webhook sink: JSON CloudEvents, `X-Podpulse-Signature: sha256=<hmac>`, retried with backoff. */
       webhook: z
         .strictObject({
@@ -174,12 +174,12 @@ export const CollectorConfig = z.strictObject({
           /** Shared HMAC secret, or a file holding it (env PODPULSE_EVENTS_WEBHOOK_SECRET). */
           secret: z.string().min(16).max(4096).optional(),
           secretFile: z.string().min(1).max(4096).optional(),
-          timeout: duration.default('10s'),
+          timeout: z._default(duration, '10s'),
           queueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
           retry: z
             .strictObject({
-              baseDelay: duration.default('500ms'),
-              maxDelay: duration.default('60s'),
+              baseDelay: z._default(duration, '500ms'),
+              maxDelay: z._default(duration, '60s'),
               /** 0: retry until delivered (at-least-once while the process lives). */
               maxAttempts: z.number().int().min(0).max(1_000_000).default(0),
             })

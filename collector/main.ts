@@ -1,5 +1,6 @@
 // First: heap limits must be set before the program allocates.
 import './heap-flags.ts';
+import { createPinoLogger } from '../src/log/pino-logger.ts';
 import { runProgram } from '../src/program.ts';
 import { COLLECTOR_ENV, CollectorConfig } from './config.ts';
 import { startDemo } from './demo/start-demo.ts';
@@ -19,6 +20,7 @@ await runProgram(
       'listen.port': typeof v.port === 'string' ? Number(v.port) : undefined,
     }),
     logLevel: (c) => c.log.level,
+    createLogger: createPinoLogger,
   },
   async ({ config, log, flags }) => {
     const collector = flags.demo ? await startDemo(config, log) : await startCollector(config, log);

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Logger } from '../src/log/logger.ts';
 import type { BreakerConfig } from '../src/protocol/agent-config.ts';
 import { ms } from '../src/units.ts';

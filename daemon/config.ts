@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { LogConfig } from '../src/config/common-config.ts';
 import { AgentConfig } from '../src/protocol/agent-config.ts';
 import { CommandTemplate } from '../src/protocol/command.ts';
@@ -15,7 +15,7 @@ function bakedWorkerPath(): string {
 
 const PublicKey = z.strictObject({
   keyId: identifier,
-  pem: z.string().max(4096).regex(/-----BEGIN PUBLIC KEY-----/, 'must be an SPKI PEM public key'),
+  pem: z.string().check(z.maxLength(4096), z.regex(/-----BEGIN PUBLIC KEY-----/, 'must be an SPKI PEM public key')),
 });
 
 /**
@@ -24,83 +24,96 @@ const PublicKey = z.strictObject({
  */
 export const DaemonConfig = z.strictObject({
   log: LogConfig,
-  collector: z
-    .strictObject({
-      url: z.url({ protocol: /^https?$/ }),
-      /** The projected ServiceAccount token (audience podpulse); re-read when kubelet rotates it. */
-      tokenFile: z.string().max(4096).optional(),
-      timeout: duration.default('10s'),
-    }),
+  collector: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    /** The projected ServiceAccount token (audience podpulse); re-read when kubelet rotates it. */
+    tokenFile: z.optional(z.string().check(z.maxLength(4096))),
+    timeout: z._default(duration, '10s'),
+  }),
   /** An emptyDir: versions/, state.json, the config cache, the status file and the worker's spool. */
-  stateDir: absolutePath.default('/var/lib/podpulse'),
-  worker: z
-    .strictObject({
-      bakedPath: z.string().max(4096).default(bakedWorkerPath),
-      bakedVersion: version.default(VERSION === '0.0.0-dev' ? '0.0.0' : VERSION),
+  stateDir: z._default(absolutePath, '/var/lib/podpulse'),
+  worker: z.prefault(
+    z.strictObject({
+      bakedPath: z._default(z.string().check(z.maxLength(4096)), bakedWorkerPath),
+      bakedVersion: z._default(version, VERSION === '0.0.0-dev' ? '0.0.0' : VERSION),
       /** A worker that has not said `ready` by then has failed (never "ready by timeout"). */
-      readyDeadline: duration.default('30s'),
+      readyDeadline: z._default(duration, '30s'),
       /** IPC stop → SIGTERM → SIGKILL; keep it below the pod's terminationGracePeriodSeconds. */
-      stopGrace: duration.default('20s'),
-      restart: z
-        .strictObject({
-          initial: duration.default('1s'),
-          max: duration.default('60s'),
+      stopGrace: z._default(duration, '20s'),
+      restart: z.prefault(
+        z.strictObject({
+          initial: z._default(duration, '1s'),
+          max: z._default(duration, '60s'),
           /** A worker that ran this long without exiting resets the backoff. */
-          resetAfter: duration.default('5m'),
+          resetAfter: z._default(duration, '5m'),
           /** Consecutive failures after which the state is `crashloop` (restarts go on at the capped delay). */
-          crashloopAfter: z.number().int().min(1).max(100).default(5),
-        })
-        .prefault({}),
+          crashloopAfter: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 5),
+        }),
+        {},
+      ),
       /** After `ready`, the new worker must deliver a heartbeat within this, or the update is rolled back. */
-      updateGrace: duration.default('60s'),
-      downloadTimeout: duration.default('60s'),
-      maxDownloadBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(32 * 1024 * 1024),
+      updateGrace: z._default(duration, '60s'),
+      downloadTimeout: z._default(duration, '60s'),
+      maxDownloadBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(64 * 1024 * 1024)), 32 * 1024 * 1024),
       /** The kernel's OOM-kill preference for the worker (the daemon and the app are spared first). */
-      oomScoreAdj: z.number().int().min(-1000).max(1000).default(1000),
+      oomScoreAdj: z._default(z.number().check(z.int(), z.gte(-1000), z.lte(1000)), 1000),
       /**
        * Node flags the worker is forked with (instead of the daemon's own execArgv); they only act at process start.
        * The defaults keep its private memory small, see docs/worker-footprint.md.
        */
-      nodeFlags: z.array(z.string().max(128).regex(/^--[a-z0-9-_]+(=[^\s]*)?$/, 'must be a node flag such as --max-semi-space-size=1')).max(32).default(() => [...WORKER_NODE_FLAGS]),
+      nodeFlags: z._default(
+        z
+          .array(z.string().check(z.maxLength(128), z.regex(/^--[a-z0-9-_]+(=[^\s]*)?$/, 'must be a node flag such as --max-semi-space-size=1')))
+          .check(z.maxLength(32)),
+        () => [...WORKER_NODE_FLAGS],
+      ),
       /** Environment added for the worker (allocator settings by default); a key set to "" removes it. */
-      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name'), z.string().max(1024)).default(() => ({ ...WORKER_ENV })),
-    })
-    .prefault({}),
-  release: z.strictObject({ publicKeys: z.array(PublicKey).max(16).default([]) }).prefault({}),
-  commands: z
-    .strictObject({
+      env: z._default(
+        z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name')), z.string().check(z.maxLength(1024))),
+        () => ({ ...WORKER_ENV }),
+      ),
+    }),
+    {},
+  ),
+  release: z.prefault(z.strictObject({ publicKeys: z._default(z.array(PublicKey).check(z.maxLength(16)), []) }), {}),
+  commands: z.prefault(
+    z.strictObject({
       /** The only commands this pod will run, whatever the collector asks. */
-      allowlist: z.array(CommandTemplate).max(64).default([]),
-      maxConcurrent: z.number().int().min(1).max(16).default(2),
+      allowlist: z._default(z.array(CommandTemplate).check(z.maxLength(64)), []),
+      maxConcurrent: z._default(z.number().check(z.int(), z.gte(1), z.lte(16)), 2),
       /** Seconds the collector may hold a long poll. */
-      pollWait: z.number().int().min(1).max(60).default(25),
-      enabled: z.boolean().default(true),
-    })
-    .prefault({}),
-  config: z
-    .strictObject({
-      pollInterval: duration.default('30s'),
+      pollWait: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 25),
+      enabled: z._default(z.boolean(), true),
+    }),
+    {},
+  ),
+  config: z.prefault(
+    z.strictObject({
+      pollInterval: z._default(duration, '30s'),
       /** Used when there is neither a cached config nor a reachable collector. */
-      default: AgentConfig.prefault({ apiVersion: 'podpulse.io/v1' }),
-    })
-    .prefault({}),
+      default: z.prefault(AgentConfig, { apiVersion: 'podpulse.io/v1' }),
+    }),
+    {},
+  ),
   /** The daemon's own limits; over them it logs why and exits with EXIT_SELF_LIMIT. */
-  self: z
-    .strictObject({
-      maxRssMb: z.number().min(16).max(4096).default(192),
-      maxCpuPercent: z.number().min(1).max(800).default(25),
-      cpuSamples: z.number().int().min(1).max(60).default(6),
-    })
-    .prefault({}),
+  self: z.prefault(
+    z.strictObject({
+      maxRssMb: z._default(z.number().check(z.gte(16), z.lte(4096)), 192),
+      maxCpuPercent: z._default(z.number().check(z.gte(1), z.lte(800)), 25),
+      cpuSamples: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 6),
+    }),
+    {},
+  ),
   /** Where the container's cgroup files are (configurable so tests can point at a fake tree). */
-  cgroupRoot: z.string().max(4096).default('/sys/fs/cgroup'),
-  health: z
-    .strictObject({
-      statusInterval: duration.default('5s'),
+  cgroupRoot: z._default(z.string().check(z.maxLength(4096)), '/sys/fs/cgroup'),
+  health: z.prefault(
+    z.strictObject({
+      statusInterval: z._default(duration, '5s'),
       /** Opt-in localhost port serving GET /healthz; none by default. */
-      port: port.optional(),
-    })
-    .prefault({}),
+      port: z.optional(port),
+    }),
+    {},
+  ),
 });
 export type DaemonConfig = z.output<typeof DaemonConfig>;
 export type DaemonConfigInput = z.input<typeof DaemonConfig>;

@@ -2,6 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CollectorClient } from '../src/agent/collector-client.ts';
+import { httpRequest } from '../src/agent/http-request.ts';
+
+/** Redirects followed from a release URL outside the collector (an object store's signed URL, a CDN). */
+const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export interface DownloadOptions {
   url: string;
@@ -45,9 +50,22 @@ export async function downloadRelease(opts: DownloadOptions): Promise<Downloaded
     } else {
       const signal = AbortSignal.timeout(opts.timeoutMs);
       try {
-        const res = await fetch(opts.url, { signal, redirect: 'follow' });
-        if (res.status !== 200 || !res.body) throw new Error(`release download ${opts.url} answered HTTP ${res.status}`);
-        for await (const chunk of res.body) await write(chunk as Uint8Array);
+        let url = new URL(opts.url);
+        for (let hops = 0; ; hops++) {
+          const res = await httpRequest({ url, method: 'GET', signal });
+          const location = res.headers.location;
+          if (REDIRECTS.has(res.statusCode ?? 0) && location !== undefined && hops < MAX_REDIRECTS) {
+            res.destroy();
+            url = new URL(location, url);
+            continue;
+          }
+          if (res.statusCode !== 200) {
+            res.destroy();
+            throw new Error(`release download ${opts.url} answered HTTP ${res.statusCode ?? 0}`);
+          }
+          for await (const chunk of res as AsyncIterable<Buffer>) await write(chunk);
+          break;
+        }
       } catch (err) {
         if (signal.aborted) throw new Error(`release download ${opts.url} did not finish within ${opts.timeoutMs}ms`, { cause: err });
         throw err instanceof Error && err.message.startsWith('release') ? err : new Error(`release download ${opts.url} failed: ${(err as Error).message}`, { cause: err });

@@ -53,9 +53,9 @@ await runProgram(
     };
     process.on('SIGTERM', () => shutdown('SIGTERM', EXIT_CODES.ok));
     process.on('SIGINT', () => shutdown('SIGINT', EXIT_CODES.ok));
-    process.on('SIGHUP', () => {
+    process.on('SIGHUP', async () => {
       try {
-        daemon.setConfig(loadConfig({ schema: DaemonConfig, what: 'podpulse-daemon config', file: configFile, envMap: DAEMON_ENV_MAP }));
+        daemon.setConfig(await loadConfig({ schema: DaemonConfig, what: 'podpulse-daemon config', file: configFile, envMap: DAEMON_ENV_MAP }));
       } catch (err) {
         log.error({ err: (err as Error).message }, 'SIGHUP: the local config is invalid; keeping the running one');
         printError('podpulse-daemon', err);

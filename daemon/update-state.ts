@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { sha256Hex, version } from '../src/protocol/common.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
@@ -13,14 +13,14 @@ export type InstalledBuild = z.output<typeof Build>;
  * marks an update in flight (found at start, it means the daemon died mid-update).
  */
 export const UpdateState = z.strictObject({
-  current: Build.optional(),
-  previous: Build.optional(),
-  desired: Build.optional(),
-  pending: Build.extend({ attempts: z.number().int().min(1) }).optional(),
+  current: z.optional(Build),
+  previous: z.optional(Build),
+  desired: z.optional(Build),
+  pending: z.optional(z.extend(Build, { attempts: z.number().check(z.int(), z.gte(1)) })),
   /** version → sha256 of a build that failed; it is not tried again unless a different sha256 is offered. */
-  bad: z.record(z.string(), z.strictObject({ sha256: sha256Hex, error: z.string().max(512) })).default({}),
+  bad: z._default(z.record(z.string(), z.strictObject({ sha256: sha256Hex, error: z.string().check(z.maxLength(512)) })), {}),
   /** Worker process groups the daemon started, so a restarted daemon can reap those a killed one left behind. */
-  workerPids: z.array(z.number().int().positive()).default([]),
+  workerPids: z._default(z.array(z.number().check(z.int(), z.gt(0))), []),
 });
 export type UpdateState = z.output<typeof UpdateState>;
 

@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { loadConfig } from './config/load-config.ts';
 import { PodpulseError, ValidationError } from './errors.ts';
-import { createLogger, type Logger } from './log/logger.ts';
+import { createLogger, type Logger, type LoggerOptions } from './log/logger.ts';
 
 declare const PODPULSE_VERSION: string | undefined;
 
@@ -11,7 +11,7 @@ export const VERSION: string = typeof PODPULSE_VERSION === 'string' ? PODPULSE_V
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-export interface ProgramSpec<S extends z.ZodType> {
+export interface ProgramSpec<S extends z.core.$ZodType> {
   /** `podpulse-worker` */
   name: string;
   summary: string;
@@ -23,6 +23,8 @@ export interface ProgramSpec<S extends z.ZodType> {
   flagOverrides?: (values: Record<string, unknown>) => Record<string, unknown>;
   /** The logger level, read from the validated config. */
   logLevel?: (config: z.output<S>) => string;
+  /** Builds the program's logger; the agent's JSON logger (createLogger) by default, the collector passes pino's. */
+  createLogger?: (opts: LoggerOptions) => Logger;
 }
 
 export interface ProgramContext<C> {
@@ -40,7 +42,7 @@ const COMMON: Options = {
   version: { type: 'boolean' },
 };
 
-function usage(spec: ProgramSpec<z.ZodType>): string {
+function usage(spec: ProgramSpec<z.core.$ZodType>): string {
   const extra = Object.entries(spec.flags ?? {}).map(([k, o]) => `  --${k}${o.type === 'string' ? ' <value>' : ''}`);
   return [
     `${spec.name} ${VERSION}: ${spec.summary}`,
@@ -64,7 +66,7 @@ export function printError(name: string, err: unknown): void {
  * The shared start of every program: flags, config (defaults < file < env < flags), `--check-config`, the logger.
  * Exits 2 on a usage error and 1 on a bad config, printing what is wrong; otherwise runs `main`.
  */
-export async function runProgram<S extends z.ZodType>(
+export async function runProgram<S extends z.core.$ZodType>(
   spec: ProgramSpec<S>,
   main: (ctx: ProgramContext<z.output<S>>) => Promise<void> | void,
   argv: string[] = process.argv.slice(2),
@@ -89,7 +91,7 @@ export async function runProgram<S extends z.ZodType>(
   const configFile = values.config as string | undefined;
   let config: z.output<S>;
   try {
-    config = loadConfig({ schema: spec.schema, what: `${spec.name} config`, file: configFile, envMap: spec.envMap ?? {}, overrides: spec.flagOverrides?.(values) ?? {} });
+    config = await loadConfig({ schema: spec.schema, what: `${spec.name} config`, file: configFile, envMap: spec.envMap ?? {}, overrides: spec.flagOverrides?.(values) ?? {} });
   } catch (err) {
     printError(spec.name, err);
     process.exitCode = 1;
@@ -100,7 +102,7 @@ export async function runProgram<S extends z.ZodType>(
     return;
   }
   const level = spec.logLevel?.(config) ?? 'info';
-  const log = createLogger({ name: spec.name, level: level as 'info' });
+  const log = (spec.createLogger ?? createLogger)({ name: spec.name, level: level as 'info' });
   try {
     await main({ config, log, configFile, flags: values, positionals });
   } catch (err) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { readConfigFile } from '../../src/config/load-config.ts';
+import { readConfigFileSync as readConfigFile } from '../../src/config/read-config-file-sync.ts';
 import { str } from '../../src/protocol/common.ts';
 import { parseWith } from '../../src/protocol/parse.ts';
 import { HttpError } from '../api/http-error.ts';
@@ -24,7 +24,7 @@ export const OperatorTokensFile = z.strictObject({
       z.strictObject({
         name: str(128, 1),
         /** Either the token itself or its sha256 (hex), so the file need not hold the secret. */
-        token: str(4096, 16).optional(),
+        token: z.optional(str(4096, 16)),
         sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
         role: z.enum(OPERATOR_ROLES),
       }).refine((t) => (t.token === undefined) !== (t.sha256 === undefined), { error: 'give exactly one of token and sha256' }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { readConfigFile } from '../../src/config/load-config.ts';
+import { readConfigFileSync as readConfigFile } from '../../src/config/read-config-file-sync.ts';
 import { dnsLabel, labelValue, str } from '../../src/protocol/common.ts';
 import { parseWith } from '../../src/protocol/parse.ts';
 import type { AgentIdentity, AuthResult, Authenticator } from './agent-identity.ts';
@@ -14,7 +14,7 @@ export const StaticTokensFile = z.strictObject({
         name: str(128, 1),
         token: str(4096, 16),
         namespace: dnsLabel,
-        app: labelValue.min(1),
+        app: labelValue.check(z.minLength(1)),
         podUid: z.uuid().optional(),
       }),
     )

@@ -14,13 +14,13 @@ export const EngineConfig = z.strictObject({
     .strictObject({
       /** Off: this replica always leads (one replica only). */
       enabled: z.boolean().default(true),
-      namespace: dnsLabel.default('podpulse'),
-      name: dnsSubdomain.default('podpulse-engine'),
+      namespace: z._default(dnsLabel, 'podpulse'),
+      name: z._default(dnsSubdomain, 'podpulse-engine'),
       /** This replica's name in the Lease; POD_NAME, else hostname and pid. */
       identity: z.string().min(1).max(253).optional(),
-      leaseDuration: duration.default('15s'),
-      renewDeadline: duration.default('10s'),
-      retryPeriod: duration.default('2s'),
+      leaseDuration: z._default(duration, '15s'),
+      renewDeadline: z._default(duration, '10s'),
+      retryPeriod: z._default(duration, '2s'),
     })
     .superRefine((l, ctx) => {
       if (ms(l.renewDeadline) >= ms(l.leaseDuration)) ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be less than leaseDuration' });
@@ -30,12 +30,12 @@ export const EngineConfig = z.strictObject({
   /** A ConfigMap whose data holds rule documents (one per key, JSON or YAML); rules PUT through the API override it. */
   rulesConfigMap: z.strictObject({ namespace: dnsLabel, name: dnsSubdomain }).optional(),
   /** How often the leader re-reads the rules stored through the API (a PUT may land on another replica). */
-  rulesRefreshInterval: duration.default('5s'),
+  rulesRefreshInterval: z._default(duration, '5s'),
   /** LIST page size (`limit`). */
   pageSize: z.number().int().min(1).max(10_000).default(500),
   /** Try the streaming list (`sendInitialEvents`, Kubernetes ≥ 1.27) first; older servers fall back to paginated LIST. */
   streamingList: z.boolean().default(true),
   /** First and longest wait between failed list/watch attempts (exponential, with jitter). */
-  backoff: z.strictObject({ initial: duration.default('500ms'), max: duration.default('30s') }).prefault({}),
+  backoff: z.strictObject({ initial: z._default(duration, '500ms'), max: z._default(duration, '30s') }).prefault({}),
 });
 export type EngineConfig = z.output<typeof EngineConfig>;

@@ -1,9 +1,10 @@
 import { stat, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import { Pool } from 'undici';
+import type { Agent, IncomingMessage } from 'node:http';
 import { PodpulseError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { httpModule, httpRequest, readBody } from './http-request.ts';
 
 const gzip = promisify(gzipCb);
 
@@ -20,7 +21,7 @@ export interface CollectorClientOptions {
   timeoutMs?: number;
   log: Logger;
   userAgent: string;
-  /** Keep-alive connections in the pool, 2 by default (a heartbeat stream and a long poll). */
+  /** Keep-alive connections at most, 2 by default (a heartbeat stream and a long poll); further requests queue. */
   connections?: number;
 }
 
@@ -46,13 +47,19 @@ interface TokenCache {
   token: string | undefined;
 }
 
+/** Idle keep-alive connections are closed after this, or 1 s before the server's own `Keep-Alive: timeout=` hint. */
+const IDLE_MS = 30_000;
+/** Errors of a reused keep-alive connection that the server closed while the request was being written. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
 /**
- * HTTP client for the agent API over one undici Pool with keep-alive. The bearer token is read from a file and
- * re-read when the file changes: kubelet rotates projected tokens by swapping a symlink, so a stat (following the
- * link) per request notices it at the cost of one syscall, and the token is never re-read needlessly.
+ * HTTP client for the agent API over a keep-alive `node:http(s)` Agent with a bounded socket count (undici is not
+ * used by agent processes: docs/adr/0008). The bearer token is read from a file and re-read when the file changes:
+ * kubelet rotates projected tokens by swapping a symlink, so a stat (following the link) per request notices it at
+ * the cost of one syscall, and the token is never re-read needlessly.
  */
 export class CollectorClient {
-  readonly #pool: Pool;
+  readonly #agent: Agent;
   readonly #base: URL;
   readonly #opts: CollectorClientOptions;
   #token: TokenCache | undefined;
@@ -61,14 +68,10 @@ export class CollectorClient {
   constructor(opts: CollectorClientOptions) {
     this.#opts = opts;
     this.#base = new URL(opts.url);
-    this.#pool = new Pool(this.#base.origin, {
-      connections: opts.connections ?? 2,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 120_000,
-      // The request's own AbortSignal carries the deadline; these are only backstops.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    const connections = opts.connections ?? 2;
+    // `timeout` only closes idle sockets (an agent never times out a socket in use); the request's AbortSignal
+    // carries each request's deadline. Idle sockets are unref'd, so they never hold a stopping process open.
+    this.#agent = new (httpModule(this.#base.protocol).Agent)({ keepAlive: true, maxSockets: connections, maxTotalSockets: connections, maxFreeSockets: connections, timeout: IDLE_MS, scheduling: 'lifo' });
   }
 
   /** JSON body gzip-compressed when larger than 1 KiB; never throws on an HTTP status; throws CollectorUnavailableError on network errors or timeout. */
@@ -89,13 +92,13 @@ export class CollectorClient {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const path = joinPath(this.#base.pathname, opts.path);
+    // Concatenated, not resolved: a path that starts with // must stay a path on the collector, not name a host.
+    const url = new URL(`${this.#base.origin}${path}`);
     try {
-      const res = await this.#pool.request({ method: opts.method, path, headers, body, signal });
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body) chunks.push(chunk as Buffer);
-      const buf = Buffer.concat(chunks);
+      const res = await this.#send(url, opts.method, headers, body, signal);
+      const { body: buf } = await readBody(res);
       return {
-        status: res.statusCode,
+        status: res.statusCode ?? 0,
         headers: res.headers,
         body: buf,
         json: <T>() => JSON.parse(buf.toString('utf8')) as T,
@@ -106,8 +109,28 @@ export class CollectorClient {
     }
   }
 
-  async close(): Promise<void> {
-    await this.#pool.close();
+  /** Closes the pooled connections; a request still in flight fails with CollectorUnavailableError. */
+  close(): Promise<void> {
+    this.#agent.destroy();
+    return Promise.resolve();
+  }
+
+  /**
+   * One exchange, retried once on a fresh connection when a reused keep-alive connection turns out to be closed by
+   * the server before any answer (the race between its idle timeout and our next request). No answer was read, and
+   * agent API requests are safe to repeat: heartbeats are deduplicated by boot id and sequence number, a command
+   * result is stored by command id, the rest are reads.
+   */
+  async #send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+    for (let attempt = 0; ; attempt++) {
+      const reused = { value: false };
+      try {
+        return await httpRequest({ url, method, headers, body, signal, agent: this.#agent, onSocket: (r) => (reused.value = r) });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt > 0 || !reused.value || signal.aborted || typeof code !== 'string' || !STALE_SOCKET_CODES.has(code)) throw err;
+      }
+    }
   }
 
   /** The current token; re-read only when mtime, size or inode changed. A missing file sends no token (the collector answers 401). */

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
-import { PodpulseError, ValidationError, type Violation } from '../errors.ts';
+import type * as z from 'zod/mini';
+import { ValidationError, type Violation } from '../errors.ts';
 import { parseWith } from '../protocol/parse.ts';
 import { formatPath } from '../protocol/violations.ts';
+import { readConfigFile } from './read-config-file.ts';
 
-export interface LoadConfigOptions<S extends z.ZodType> {
+export interface LoadConfigOptions<S extends z.core.$ZodType> {
   schema: S;
   /** Human name for messages: `worker config`. */
   what: string;
@@ -23,13 +22,13 @@ const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.i
 
 interface SchemaDef {
   type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
 }
 
 /** The innermost schema at a dotted path, unwrapping optional/default/nullable, or undefined. */
-function schemaAt(schema: z.ZodType, path: string[]): z.ZodType | undefined {
-  let node: z.ZodType | undefined = schema;
+function schemaAt(schema: z.core.$ZodType, path: string[]): z.core.$ZodType | undefined {
+  let node: z.core.$ZodType | undefined = schema;
   for (const key of [...path, '']) {
     for (let i = 0; node && i < 8; i++) {
       const def: SchemaDef = (node as unknown as { _zod: { def: SchemaDef } })._zod.def;
@@ -38,14 +37,14 @@ function schemaAt(schema: z.ZodType, path: string[]): z.ZodType | undefined {
       else break;
     }
     if (key === '' || !node) return node;
-    const shape: Record<string, z.ZodType> | undefined = (node as unknown as { shape?: Record<string, z.ZodType> }).shape;
+    const shape: Record<string, z.core.$ZodType> | undefined = (node as unknown as { shape?: Record<string, z.core.$ZodType> }).shape;
     node = shape?.[key];
   }
   return node;
 }
 
 /** Env values are text; turn them into what the schema expects at that key (booleans as z.stringbool reads them). */
-function coerceEnv(schema: z.ZodType, path: string[], raw: string): unknown {
+function coerceEnv(schema: z.core.$ZodType, path: string[], raw: string): unknown {
   const type = (schemaAt(schema, path) as unknown as { _zod?: { def: { type: string } } } | undefined)?._zod?.def.type;
   if (type === 'boolean') {
     const v = raw.trim().toLowerCase();
@@ -78,32 +77,13 @@ function setPath(target: Obj, path: string[], value: unknown): void {
   });
 }
 
-/** Reads a YAML or JSON config file; an empty file is an empty config. */
-export function readConfigFile(file: string): Obj {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new PodpulseError('PODPULSE_ERR_CONFIG_READ', `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100 }) as unknown;
-  } catch (err) {
-    throw new PodpulseError('PODPULSE_ERR_CONFIG_READ', `config file ${file} is not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (doc === null || doc === undefined) return {};
-  if (!isObj(doc)) throw new PodpulseError('PODPULSE_ERR_CONFIG_READ', `config file ${file} must hold a mapping at the top level`);
-  return doc;
-}
-
 /**
  * Merges schema defaults < file < environment < overrides, validates once, and returns the typed config. Throws a
  * ValidationError (PODPULSE_ERR_CONFIG_INVALID) listing each key path, the bad value and what was expected; a
  * value that came from the environment names its variable.
  */
-export function loadConfig<S extends z.ZodType>(opts: LoadConfigOptions<S>): z.output<S> {
-  const doc: Obj = opts.file ? readConfigFile(opts.file) : {};
+export async function loadConfig<S extends z.core.$ZodType>(opts: LoadConfigOptions<S>): Promise<z.output<S>> {
+  const doc: Obj = opts.file ? await readConfigFile(opts.file) : {};
   const fromEnv = new Map<string, string>();
   const env = opts.env ?? process.env;
   for (const [name, keyPath] of Object.entries(opts.envMap ?? {})) {

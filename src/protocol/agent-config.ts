@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseDuration } from '../units.ts';
 import { apiVersion, duration, identifier, ratio, sha256Hex, str, version } from './common.ts';
 import { CheckConfig } from './checks/check-config.ts';
@@ -7,23 +7,23 @@ import { CommandTemplate } from './command.ts';
 /** The worker release an instance should run; the daemon verifies sha256 and signature before installing. */
 export const DesiredRelease = z.strictObject({
   version,
-  url: z.url({ protocol: /^https?$/ }).max(2048),
+  url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)),
   sha256: sha256Hex,
   /** ed25519 signature over the release manifest digest, base64. */
-  signature: z.base64().max(128),
-  keyId: identifier.optional(),
+  signature: z.base64().check(z.maxLength(128)),
+  keyId: z.optional(identifier),
 });
 export type DesiredRelease = z.output<typeof DesiredRelease>;
 
 /** Self-monitoring thresholds; a trip kills the worker and opens the breaker. */
 export const BreakerConfig = z.strictObject({
-  sampleInterval: duration.default('5s'),
-  workerCpuPercent: z.number().min(1).max(800).default(20),
-  cpuSamples: z.number().int().min(1).max(60).default(3),
-  workerRssMb: z.number().min(16).max(4096).default(96),
-  containerMemoryRatio: ratio.default(0.9),
-  cooldown: duration.default('30s'),
-  maxCooldown: duration.default('10m'),
+  sampleInterval: z._default(duration, '5s'),
+  workerCpuPercent: z._default(z.number().check(z.gte(1), z.lte(800)), 20),
+  cpuSamples: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 3),
+  workerRssMb: z._default(z.number().check(z.gte(16), z.lte(4096)), 96),
+  containerMemoryRatio: z._default(ratio, 0.9),
+  cooldown: z._default(duration, '30s'),
+  maxCooldown: z._default(duration, '10m'),
 });
 
 /**
@@ -33,16 +33,16 @@ export const BreakerConfig = z.strictObject({
 export const AgentConfig = z
   .strictObject({
     apiVersion,
-    revision: str(128).default('0'),
-    heartbeat: z.strictObject({ interval: duration.default('10s') }).default({ interval: '10s' }),
-    defaults: z.strictObject({ interval: duration.default('10s'), timeout: duration.default('5s') }).default({ interval: '10s', timeout: '5s' }),
-    checks: z.array(CheckConfig).max(128).default([]),
-    breaker: BreakerConfig.default(BreakerConfig.parse({})),
-    release: DesiredRelease.optional(),
+    revision: z._default(str(128), '0'),
+    heartbeat: z._default(z.strictObject({ interval: z._default(duration, '10s') }), { interval: '10s' }),
+    defaults: z._default(z.strictObject({ interval: z._default(duration, '10s'), timeout: z._default(duration, '5s') }), { interval: '10s', timeout: '5s' }),
+    checks: z._default(z.array(CheckConfig).check(z.maxLength(128)), []),
+    breaker: z._default(BreakerConfig, BreakerConfig.parse({})),
+    release: z.optional(DesiredRelease),
     /** Templates the collector may request; the daemon still runs only those in its own local allowlist. */
-    commandTemplates: z.array(CommandTemplate).max(64).default([]),
+    commandTemplates: z._default(z.array(CommandTemplate).check(z.maxLength(64)), []),
   })
-  .superRefine((cfg, ctx) => {
+  .check(z.superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
     cfg.checks.forEach((c, i) => {
       const first = seen.get(c.id);
@@ -66,6 +66,6 @@ export const AgentConfig = z
     if ((parseDuration(cfg.breaker.cooldown) ?? 0) > (parseDuration(cfg.breaker.maxCooldown) ?? Infinity)) {
       ctx.addIssue({ code: 'custom', path: ['breaker', 'cooldown'], message: `must not exceed maxCooldown "${cfg.breaker.maxCooldown}"` });
     }
-  });
+  }));
 export type AgentConfig = z.output<typeof AgentConfig>;
 export type AgentConfigInput = z.input<typeof AgentConfig>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { duration, identifier, regexText, str, timestamp } from './common.ts';
 
 /** Output cap per stream: results never carry more than this, and say when they were cut. */
@@ -11,13 +11,13 @@ export const MAX_COMMAND_OUTPUT = 1024 * 1024;
 export const CommandTemplate = z
   .strictObject({
     name: identifier,
-    description: str(256).optional(),
-    argv: z.array(str(4096, 1)).min(1).max(64),
-    params: z.record(identifier, z.strictObject({ pattern: regexText, description: str(256).optional() })).default({}),
-    timeout: duration.default('30s'),
-    maxOutputBytes: z.number().int().min(1).max(MAX_COMMAND_OUTPUT).default(64 * 1024),
+    description: z.optional(str(256)),
+    argv: z.array(str(4096, 1)).check(z.minLength(1), z.maxLength(64)),
+    params: z._default(z.record(identifier, z.strictObject({ pattern: regexText, description: z.optional(str(256)) })), {}),
+    timeout: z._default(duration, '30s'),
+    maxOutputBytes: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_COMMAND_OUTPUT)), 64 * 1024),
   })
-  .superRefine((t, ctx) => {
+  .check(z.superRefine((t, ctx) => {
     const used = new Set<string>();
     t.argv.forEach((arg, i) => {
       for (const [, name] of arg.matchAll(/\{([^{}]*)\}/g)) {
@@ -28,14 +28,14 @@ export const CommandTemplate = z
     for (const p of Object.keys(t.params)) {
       if (!used.has(p)) ctx.addIssue({ code: 'custom', path: ['params', p], message: 'is declared but not used in argv' });
     }
-  });
+  }));
 export type CommandTemplate = z.output<typeof CommandTemplate>;
 
 /** A command queued for one instance, as the agent's long poll delivers it. */
 export const Command = z.strictObject({
   id: z.uuid(),
   template: identifier,
-  params: z.record(identifier, str(1024)).default({}),
+  params: z._default(z.record(identifier, str(1024)), {}),
   createdAt: timestamp,
   expiresAt: timestamp,
 });
@@ -45,16 +45,16 @@ export type Command = z.output<typeof Command>;
 export const CommandResult = z.strictObject({
   id: z.uuid(),
   status: z.enum(['completed', 'refused', 'timeout', 'error']),
-  exitCode: z.number().int().min(0).max(255).nullable(),
-  signal: str(16).nullable(),
+  exitCode: z.nullable(z.number().check(z.int(), z.gte(0), z.lte(255))),
+  signal: z.nullable(str(16)),
   startedAt: timestamp,
   finishedAt: timestamp,
-  durationMs: z.number().min(0),
-  stdout: z.string().max(MAX_COMMAND_OUTPUT),
-  stderr: z.string().max(MAX_COMMAND_OUTPUT),
+  durationMs: z.number().check(z.gte(0)),
+  stdout: z.string().check(z.maxLength(MAX_COMMAND_OUTPUT)),
+  stderr: z.string().check(z.maxLength(MAX_COMMAND_OUTPUT)),
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   /** Why it was refused or could not run. */
-  error: str(1024).optional(),
+  error: z.optional(str(1024)),
 });
 export type CommandResult = z.output<typeof CommandResult>;

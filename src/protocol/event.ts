@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { labelValue, str, timestamp } from './common.ts';
 
 export const EVENT_STATUSES = ['pending', 'firing', 'resolved'] as const;
@@ -8,10 +8,10 @@ export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export const Evidence = z.strictObject({
   kind: z.enum(['check', 'kubernetes', 'heartbeat', 'fleet']),
   subject: str(512),
-  field: str(256).optional(),
-  value: z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]).optional(),
-  code: str(64).optional(),
-  at: timestamp.optional(),
+  field: z.optional(str(256)),
+  value: z.optional(z.union([z.string().check(z.maxLength(1024)), z.number(), z.boolean(), z.null()])),
+  code: z.optional(str(64)),
+  at: z.optional(timestamp),
 });
 
 /**
@@ -22,20 +22,20 @@ export const DiagnosisEvent = z.strictObject({
   specversion: z.literal('1.0'),
   id: str(128, 1),
   source: str(512, 1),
-  type: z.string().max(128).regex(/^io\.podpulse\.[a-z0-9]+(?:[.-][a-z0-9]+)*$/, 'must be io.podpulse.<name>'),
-  subject: str(512).optional(),
+  type: z.string().check(z.maxLength(128), z.regex(/^io\.podpulse\.[a-z0-9]+(?:[.-][a-z0-9]+)*$/, 'must be io.podpulse.<name>')),
+  subject: z.optional(str(512)),
   time: timestamp,
-  datacontenttype: z.literal('application/json').default('application/json'),
+  datacontenttype: z._default(z.literal('application/json'), 'application/json'),
   severity: z.enum(SEVERITIES),
-  app: labelValue.optional(),
-  tenant: labelValue.optional(),
-  fingerprint: z.string().regex(/^[a-f0-9]{16,64}$/, 'must be 16-64 lowercase hex digits'),
+  app: z.optional(labelValue),
+  tenant: z.optional(labelValue),
+  fingerprint: z.string().check(z.regex(/^[a-f0-9]{16,64}$/, 'must be 16-64 lowercase hex digits')),
   status: z.enum(EVENT_STATUSES),
   data: z.strictObject({
     summary: str(1024, 1),
-    evidence: z.array(Evidence).max(100).default([]),
-    instances: z.array(z.uuid()).max(1000).optional(),
-    labels: z.record(str(63, 1), str(256)).optional(),
+    evidence: z._default(z.array(Evidence).check(z.maxLength(100)), []),
+    instances: z.optional(z.array(z.uuid()).check(z.maxLength(1000))),
+    labels: z.optional(z.record(str(63, 1), str(256))),
   }),
 });
 export type DiagnosisEvent = z.output<typeof DiagnosisEvent>;

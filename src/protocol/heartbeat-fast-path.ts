@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { API_VERSION, dnsLabel, dnsSubdomain, identifier, labelValue, timestamp, version } from './common.ts';
 import { CHECK_KINDS } from './checks/check-config.ts';
 import { REASON_CODES, codeAllows, type ReasonCode } from './codes.ts';
@@ -30,7 +30,7 @@ interface StringDef {
   checks?: { _zod: { def: { check: string; format?: string; pattern?: RegExp; maximum?: number; minimum?: number } } }[];
 }
 
-function stringRule(schema: z.ZodType): StringRule {
+function stringRule(schema: z.core.$ZodType): StringRule {
   const def = (schema as unknown as { _zod: { def: StringDef } })._zod.def;
   if (def.type !== 'string') throw new Error(`fast path: expected a string schema, got ${def.type}`);
   const rule: StringRule = { min: 0, max: Infinity, pattern: def.pattern };

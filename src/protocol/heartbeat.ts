@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { apiVersion, dnsLabel, dnsSubdomain, identifier, labelValue, str, timestamp, version } from './common.ts';
 import { CHECK_KINDS } from './checks/check-config.ts';
 import { describeValue } from './violations.ts';
@@ -17,7 +17,7 @@ export const HEARTBEAT_LIMITS = {
   batch: 1000,
 } as const;
 
-const detailValue = z.union([z.string().max(HEARTBEAT_LIMITS.detailValue), z.number(), z.boolean(), z.null()]);
+const detailValue = z.union([z.string().check(z.maxLength(HEARTBEAT_LIMITS.detailValue)), z.number(), z.boolean(), z.null()]);
 
 /**
  * One check's latest result, compact: message and details only when the status is not ok. An ok result may be
@@ -25,25 +25,25 @@ const detailValue = z.union([z.string().max(HEARTBEAT_LIMITS.detailValue), z.num
  * only allowed with `ok` (every other status must name its reason code). Parsed results always carry both, so
  * readers never see the short form.
  */
-export const CheckResult = z
+const CheckResultFields = z
   .strictObject({
     id: identifier,
     kind: z.enum(CHECK_KINDS),
-    status: CheckStatus.default('ok'),
-    code: z
-      .enum(REASON_CODE_NAMES, {
+    status: z._default(CheckStatus, 'ok'),
+    code: z.optional(
+      z.enum(REASON_CODE_NAMES, {
         error: (iss) => `expected a reason code from the catalogue (docs/reason-codes.md), got ${describeValue(iss.input)}`,
-      })
-      .optional(),
-    latencyMs: z.number().min(0).max(86_400_000),
+      }),
+    ),
+    latencyMs: z.number().check(z.gte(0), z.lte(86_400_000)),
     /** When the result was produced (the heartbeat carries the latest result of each check). */
-    at: timestamp.optional(),
-    message: str(HEARTBEAT_LIMITS.message).optional(),
-    details: z
-      .record(z.string().max(64).regex(/^[A-Za-z0-9_.-]+$/, 'must be a short key of letters, digits, "_", "-", "."'), detailValue)
-      .optional(),
+    at: z.optional(timestamp),
+    message: z.optional(str(HEARTBEAT_LIMITS.message)),
+    details: z.optional(
+      z.record(z.string().check(z.maxLength(64), z.regex(/^[A-Za-z0-9_.-]+$/, 'must be a short key of letters, digits, "_", "-", "."')), detailValue),
+    ),
   })
-  .superRefine((r, ctx) => {
+  .check(z.superRefine((r, ctx) => {
     if (r.code === undefined) {
       if (r.status !== 'ok') ctx.addIssue({ code: 'custom', path: ['code'], message: `is required when status is "${r.status}" (only ok implies OK)` });
     } else if (!codeAllows(r.code, r.status)) {
@@ -59,8 +59,11 @@ export const CheckResult = z
     if (r.details && Object.keys(r.details).length > HEARTBEAT_LIMITS.detailKeys) {
       ctx.addIssue({ code: 'custom', path: ['details'], message: `must have at most ${HEARTBEAT_LIMITS.detailKeys} keys` });
     }
-  })
-  .transform(({ id, kind, status, code, ...rest }) => ({ id, kind, status, code: code ?? 'OK', ...rest }));
+  }));
+export const CheckResult = z.pipe(
+  CheckResultFields,
+  z.transform(({ id, kind, status, code, ...rest }: z.output<typeof CheckResultFields>) => ({ id, kind, status, code: code ?? 'OK', ...rest })),
+);
 export type CheckResult = z.output<typeof CheckResult>;
 
 /** Who the heartbeat is about: the pod, from the downward API. The pod uid is the instance key. */
@@ -68,12 +71,10 @@ export const Instance = z.strictObject({
   podUid: z.uuid(),
   namespace: dnsLabel,
   pod: dnsSubdomain,
-  node: dnsSubdomain.optional(),
-  app: labelValue.min(1),
-  tenant: labelValue.default(''),
-  podIp: z
-    .union([z.ipv4(), z.ipv6()], { error: (iss) => `must be an IPv4 or IPv6 address, got ${describeValue(iss.input)}` })
-    .optional(),
+  node: z.optional(dnsSubdomain),
+  app: labelValue.check(z.minLength(1)),
+  tenant: z._default(labelValue, ''),
+  podIp: z.optional(z.union([z.ipv4(), z.ipv6()], { error: (iss) => `must be an IPv4 or IPv6 address, got ${describeValue(iss.input)}` })),
 });
 export type Instance = z.output<typeof Instance>;
 
@@ -90,23 +91,23 @@ export const AgentState = z.strictObject({
   workerVersion: version,
   configRevision: str(128),
   /** Absent means `closed`, the normal state (a worker's heartbeat leaves it out). */
-  breaker: z.enum(BREAKER_STATES).default('closed'),
-  breakerReason: str(256).optional(),
+  breaker: z._default(z.enum(BREAKER_STATES), 'closed'),
+  breakerReason: z.optional(str(256)),
   /** Absent means `running`, the normal state (a worker's heartbeat leaves it out; the daemon always sends it). */
-  worker: z.enum(WORKER_STATES).default('running'),
+  worker: z._default(z.enum(WORKER_STATES), 'running'),
   /**
    * Set while the newest config fetched from the collector is refused (the last good one keeps running): its
    * error code and the first violation, e.g. `PODPULSE_ERR_CONFIG_INVALID checks[dns-db].timeout: ...`.
    */
-  configError: str(AGENT_CONFIG_ERROR_MAX).optional(),
-  update: z
-    .strictObject({
-      desired: version.optional(),
+  configError: z.optional(str(AGENT_CONFIG_ERROR_MAX)),
+  update: z.optional(
+    z.strictObject({
+      desired: z.optional(version),
       current: version,
       status: z.enum(UPDATE_STATUSES),
-      error: str(512).optional(),
-    })
-    .optional(),
+      error: z.optional(str(512)),
+    }),
+  ),
 });
 export type AgentState = z.output<typeof AgentState>;
 
@@ -121,36 +122,36 @@ export const Heartbeat = z
     instance: Instance,
     agent: AgentState,
     bootId: z.uuid(),
-    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    seq: z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER)),
     sentAt: timestamp,
-    intervalMs: z.number().int().min(1000).max(3_600_000),
+    intervalMs: z.number().check(z.int(), z.gte(1000), z.lte(3_600_000)),
     /** Heartbeats this boot could not deliver and had to drop (spool full or too old); absent means none. */
-    dropped: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-    checks: z.array(CheckResult).max(HEARTBEAT_LIMITS.checks),
+    dropped: z._default(z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER)), 0),
+    checks: z.array(CheckResult).check(z.maxLength(HEARTBEAT_LIMITS.checks)),
   })
-  .superRefine((hb, ctx) => {
+  .check(z.superRefine((hb, ctx) => {
     const seen = new Map<string, number>();
     hb.checks.forEach((c, i) => {
       const first = seen.get(c.id);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['checks', i, 'id'], message: `duplicate check id "${c.id}" (also checks[${first}])` });
       else seen.set(c.id, i);
     });
-  });
+  }));
 export type Heartbeat = z.output<typeof Heartbeat>;
 export type HeartbeatInput = z.input<typeof Heartbeat>;
 
 /** A batch, used when a sidecar replays its spool. */
 export const HeartbeatBatch = z.strictObject({
   apiVersion,
-  heartbeats: z.array(Heartbeat).min(1).max(HEARTBEAT_LIMITS.batch),
+  heartbeats: z.array(Heartbeat).check(z.minLength(1), z.maxLength(HEARTBEAT_LIMITS.batch)),
 });
 export type HeartbeatBatch = z.output<typeof HeartbeatBatch>;
 
 /** The collector's 202 answer: what it took, and what the sidecar should do next. */
 export const HeartbeatAck = z.strictObject({
   apiVersion,
-  accepted: z.number().int().min(0),
-  duplicates: z.number().int().min(0),
+  accepted: z.number().check(z.int(), z.gte(0)),
+  duplicates: z.number().check(z.int(), z.gte(0)),
   configRevision: str(128),
   commandsPending: z.boolean(),
 });

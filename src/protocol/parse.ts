@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError, type ErrorCode } from '../errors.ts';
 import { API_VERSION } from './common.ts';
 import { Heartbeat, HeartbeatBatch } from './heartbeat.ts';
@@ -18,10 +18,11 @@ export interface ParseOptions {
  * Validates `data` against `schema` and never throws: the result is the typed value or a ValidationError listing
  * every violation with its path and the offending value.
  */
-export function parseWith<S extends z.ZodType>(schema: S, data: unknown, opts: ParseOptions = {}): ParseResult<z.output<S>> {
+export function parseWith<S extends z.core.$ZodType>(schema: S, data: unknown, opts: ParseOptions = {}): ParseResult<z.output<S>> {
   const what = opts.what ?? 'message';
   try {
-    const r = schema.safeParse(data, { error: errorMap, reportInput: true });
+    // The functional form accepts any zod 4 schema: the agent's zod/mini ones and the collector's classic ones.
+    const r = z.safeParse(schema, data, { error: errorMap, reportInput: true });
     if (r.success) return { ok: true, value: r.data };
     return { ok: false, error: new ValidationError(opts.code ?? 'PODPULSE_ERR_PROTOCOL', `invalid ${what}`, toViolations(r.error.issues, data, opts.byId)) };
   } catch (err) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { apiVersion, identifier, sha256Hex, str, timestamp, version } from './common.ts';
 
 /**
@@ -9,11 +9,11 @@ export const ReleaseManifest = z.strictObject({
   apiVersion,
   version,
   sha256: sha256Hex,
-  size: z.number().int().min(1).max(64 * 1024 * 1024),
-  entry: str(128, 1).default('worker.mjs'),
+  size: z.number().check(z.int(), z.gte(1), z.lte(64 * 1024 * 1024)),
+  entry: z._default(str(128, 1), 'worker.mjs'),
   builtAt: timestamp,
-  build: z.strictObject({ node: str(32), commit: str(64).optional(), host: str(128).optional() }),
-  signature: z.base64().max(128).optional(),
-  keyId: identifier.optional(),
+  build: z.strictObject({ node: str(32), commit: z.optional(str(64)), host: z.optional(str(128)) }),
+  signature: z.optional(z.base64().check(z.maxLength(128))),
+  keyId: z.optional(identifier),
 });
 export type ReleaseManifest = z.output<typeof ReleaseManifest>;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { bundleOptions } from '../build/bundle-options.ts';
 import { API_VERSION } from '../protocol/common.ts';
 import { parseWith } from '../protocol/parse.ts';
 import { ReleaseManifest } from '../protocol/release.ts';
@@ -40,19 +41,9 @@ export async function buildRelease(opts: BuildReleaseOptions): Promise<BuiltRele
   await mkdir(opts.outDir, { recursive: true });
   const bundlePath = join(opts.outDir, `worker-${opts.version}.mjs`);
   await build({
+    ...bundleOptions(opts.version),
     entryPoints: [join(root, opts.entry ?? 'worker/main.ts')],
     outfile: bundlePath,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    external: ['pg-native', 'cpu-features', 'ssh2'],
-    define: { PODPULSE_VERSION: JSON.stringify(opts.version) },
-    banner: { js: "import { createRequire as __ppCreateRequire } from 'node:module'; const require = __ppCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
   });
   const bytes = await readFile(bundlePath);
   const commit = opts.commit ?? gitCommit(root);

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/log/logger.ts';
+import { createLogger, type Logger, type LoggerOptions } from '../../src/log/logger.ts';
 
 export interface CapturedLogs {
   log: Logger;
@@ -11,8 +11,11 @@ export interface CapturedLogs {
   raw(): string;
 }
 
-/** A real pino logger (same options as production) whose JSON lines are kept in memory for assertions. */
-export function captureLogs(level: 'trace' | 'debug' | 'info' = 'debug'): CapturedLogs {
+/**
+ * A real logger (the agent's JSON logger by default, or the given factory, e.g. the collector's pino one) whose JSON
+ * lines are kept in memory for assertions.
+ */
+export function captureLogs(level: 'trace' | 'debug' | 'info' = 'debug', create: (opts: LoggerOptions) => Logger = createLogger): CapturedLogs {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -20,7 +23,7 @@ export function captureLogs(level: 'trace' | 'debug' | 'info' = 'debug'): Captur
       done();
     },
   });
-  const log = createLogger({ name: 'test', level, destination: sink });
+  const log = create({ name: 'test', level, destination: sink });
   const lines = () =>
     chunks
       .join('')

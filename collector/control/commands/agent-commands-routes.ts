@@ -13,8 +13,8 @@ import { parseRequestBody } from './parse-request-body.ts';
 const AgentQuery = z.object({
   wait: z.coerce.number().int().min(0).max(3600).optional(),
   podUid: z.uuid().optional(),
-  namespace: dnsLabel.optional(),
-  pod: dnsSubdomain.optional(),
+  namespace: z.optional(dnsLabel),
+  pod: z.optional(dnsSubdomain),
 });
 
 export interface AgentCommandsRouteOptions {

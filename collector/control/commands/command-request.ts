@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dnsLabel, dnsSubdomain, duration, identifier, labelValue, str } from '../../../src/protocol/common.ts';
 
 const selector = z
-  .strictObject({ namespace: dnsLabel.optional(), app: labelValue.min(1).optional(), tenant: labelValue.optional(), node: dnsSubdomain.optional() })
+  .strictObject({ namespace: z.optional(dnsLabel), app: z.optional(labelValue.check(z.minLength(1))), tenant: z.optional(labelValue), node: z.optional(dnsSubdomain) })
   .refine((s) => Object.values(s).some((v) => v !== undefined), { error: 'must name at least one of namespace, app, tenant, node' });
 
 /**
@@ -20,6 +20,6 @@ export const CommandRequest = z.strictObject({
       else if (t.podUid !== undefined && t.maxFanOut !== undefined) ctx.addIssue({ code: 'custom', path: ['maxFanOut'], message: 'only applies to a selector' });
     }),
   /** How long the command may wait for its pod; at most the collector's commands.ttl. */
-  ttl: duration.optional(),
+  ttl: z.optional(duration),
 });
 export type CommandRequest = z.output<typeof CommandRequest>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Violation } from '../../../src/errors.ts';
-import { readConfigFile } from '../../../src/config/load-config.ts';
+import { readConfigFileSync as readConfigFile } from '../../../src/config/read-config-file-sync.ts';
 import { duration, identifier, regexText, str } from '../../../src/protocol/common.ts';
 import { parseWith } from '../../../src/protocol/parse.ts';
 
@@ -12,10 +12,10 @@ import { parseWith } from '../../../src/protocol/parse.ts';
  */
 export const CollectorCommandTemplate = z.strictObject({
   name: identifier,
-  description: str(256).optional(),
-  params: z.record(identifier, z.strictObject({ pattern: regexText, description: str(256).optional() })).default({}),
+  description: z.optional(str(256)),
+  params: z.record(identifier, z.strictObject({ pattern: regexText, description: z.optional(str(256)) })).default({}),
   argv: z.array(str(4096, 1)).max(64).optional(),
-  timeout: duration.optional(),
+  timeout: z.optional(duration),
   maxOutputBytes: z.number().int().min(1).optional(),
 });
 export type CollectorCommandTemplate = z.output<typeof CollectorCommandTemplate>;

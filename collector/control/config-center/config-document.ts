@@ -10,19 +10,19 @@ import { CommandTemplate } from '../../../src/protocol/command.ts';
  * Ranges are checked on the merged result (AgentConfig), so a violation names the effective value's path.
  */
 export const ConfigDocument = z.strictObject({
-  heartbeat: z.strictObject({ interval: duration.optional() }).optional(),
-  defaults: z.strictObject({ interval: duration.optional(), timeout: duration.optional() }).optional(),
+  heartbeat: z.strictObject({ interval: z.optional(duration) }).optional(),
+  defaults: z.strictObject({ interval: z.optional(duration), timeout: z.optional(duration) }).optional(),
   checks: z.array(CheckConfig).max(128).optional(),
   removeChecks: z.array(identifier).max(128).optional(),
   breaker: z
     .strictObject({
-      sampleInterval: duration.optional(),
+      sampleInterval: z.optional(duration),
       workerCpuPercent: z.number().optional(),
       cpuSamples: z.number().int().optional(),
       workerRssMb: z.number().optional(),
-      containerMemoryRatio: ratio.optional(),
-      cooldown: duration.optional(),
-      maxCooldown: duration.optional(),
+      containerMemoryRatio: z.optional(ratio),
+      cooldown: z.optional(duration),
+      maxCooldown: z.optional(duration),
     })
     .optional(),
   release: z.strictObject({ version }).optional(),

@@ -3,9 +3,9 @@ import { dnsLabel, duration, labelValue, ratio, version } from '../../../src/pro
 
 /** Which instances a rollout moves; every field given must match (an empty selector is the whole fleet). */
 export const RolloutSelector = z.strictObject({
-  tenant: labelValue.optional(),
-  namespace: dnsLabel.optional(),
-  app: labelValue.min(1).optional(),
+  tenant: z.optional(labelValue),
+  namespace: z.optional(dnsLabel),
+  app: z.optional(labelValue.check(z.minLength(1))),
 });
 export type RolloutSelector = z.output<typeof RolloutSelector>;
 
@@ -19,13 +19,13 @@ export type RolloutStep = z.output<typeof RolloutStep>;
 /** How each step is judged: new-version instances against old-version ones (or the baseline taken at start). */
 export const AnalysisSpec = z.strictObject({
   /** Observation time once the step's instances run the target version. */
-  window: duration.default('5m'),
+  window: z._default(duration, '5m'),
   /** Longest wait for the step's instances to report the target version; the rest count as update failures. */
-  updateTimeout: duration.default('10m'),
+  updateTimeout: z._default(duration, '10m'),
   /** Update failures (failed or rolled-back updates to the target) a step tolerates. */
   maxUpdateFailures: z.number().int().min(0).default(0),
   /** How much higher (absolute share) the new group's breaker/crashloop/silent/failing rate may be than the old group's. */
-  tolerance: ratio.default(0.1),
+  tolerance: z._default(ratio, 0.1),
 });
 export type AnalysisSpec = z.output<typeof AnalysisSpec>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { duration, identifier } from '../common.ts';
 import { CgroupSpec, EnvSpec, ExecSpec, FdSpec, PortSpec, ProcessSpec } from './system-specs.ts';
 import { DiskSpec, FileSpec, MountSpec } from './filesystem-specs.ts';
@@ -31,8 +31,8 @@ function entry<K extends CheckKind>(kind: K) {
     id: identifier,
     kind: z.literal(kind),
     /** Defaults to the config's `defaults.interval` / `defaults.timeout`. */
-    interval: duration.optional(),
-    timeout: duration.optional(),
+    interval: z.optional(duration),
+    timeout: z.optional(duration),
     spec: CHECK_SPECS[kind],
   });
 }

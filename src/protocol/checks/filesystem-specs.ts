@@ -1,34 +1,34 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { absolutePath, byteSize, duration, sha256Hex, str } from '../common.ts';
 
-const percent = z.number().min(0).max(100);
+const percent = z.number().check(z.gte(0), z.lte(100));
 
 /** `disk`: writability (create, write, fsync, delete a probe file), free bytes, free %, free inodes. */
 export const DiskSpec = z.strictObject({
   path: absolutePath,
-  writable: z.boolean().default(true),
-  warnFreePercent: percent.default(10),
-  failFreePercent: percent.default(5),
-  failFreeBytes: byteSize.optional(),
-  warnFreeInodesPercent: percent.default(10),
-  failFreeInodesPercent: percent.default(5),
+  writable: z._default(z.boolean(), true),
+  warnFreePercent: z._default(percent, 10),
+  failFreePercent: z._default(percent, 5),
+  failFreeBytes: z.optional(byteSize),
+  warnFreeInodesPercent: z._default(percent, 10),
+  failFreeInodesPercent: z._default(percent, 5),
 });
 
 /** `mount`: a mount point (from /proc/self/mountinfo), its type and mode, and that it answers. */
 export const MountSpec = z.strictObject({
   path: absolutePath,
-  fstype: z.array(str(64, 1)).min(1).max(16).optional(),
-  mode: z.enum(['rw', 'ro']).optional(),
-  mountinfo: absolutePath.default('/proc/self/mountinfo'),
+  fstype: z.optional(z.array(str(64, 1)).check(z.minLength(1), z.maxLength(16))),
+  mode: z.optional(z.enum(['rw', 'ro'])),
+  mountinfo: z._default(absolutePath, '/proc/self/mountinfo'),
 });
 
 /** `file`: exists, readable, non-empty, fresh, optionally a known sha256. */
 export const FileSpec = z.strictObject({
   path: absolutePath,
-  nonEmpty: z.boolean().default(false),
-  warnAge: duration.optional(),
-  maxAge: duration.optional(),
-  sha256: sha256Hex.optional(),
+  nonEmpty: z._default(z.boolean(), false),
+  warnAge: z.optional(duration),
+  maxAge: z.optional(duration),
+  sha256: z.optional(sha256Hex),
   /** The checksum is only computed for files up to this size. */
-  maxHashBytes: byteSize.default('64Mi'),
+  maxHashBytes: z._default(byteSize, '64Mi'),
 });

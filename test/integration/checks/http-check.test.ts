@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpCheck } from '../../../checks/http-check.ts';
 import { HttpSpec } from '../../../src/protocol/checks/network-specs.ts';
@@ -116,7 +119,50 @@ describe('http check', () => {
     expect(r.message).toBeTruthy();
   });
 
+  it('sends HEAD and reads no body', async () => {
+    expect(await run({ url: `${http.url}/ok`, method: 'HEAD' })).toEqual(OK);
+  });
+
+  it('uses a fresh connection for every run and closes it afterwards', async () => {
+    let connections = 0;
+    let open = 0;
+    const srv = createServer((_req, res) => res.end('fine'));
+    srv.on('connection', (sock: Socket) => {
+      connections++;
+      open++;
+      sock.on('close', () => open--);
+    });
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`;
+      for (let i = 0; i < 3; i++) expect(await run({ url })).toEqual(OK);
+      expect(connections).toBe(3);
+      for (let i = 0; i < 50 && open > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(open).toBe(0);
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
+  });
+
+  it('reports HTTP_ERROR, without throwing, for a header value HTTP cannot carry', async () => {
+    const r = await run({ url: `${http.url}/ok`, headers: { 'x-note': 'line\nbreak' } });
+    expect(r).toMatchObject({ status: 'fail', code: 'HTTP_ERROR' });
+  });
+
   describe('redirects', () => {
+    it('turns a POST redirected with 302 into a GET without its body', async () => {
+      const spec = { url: `${http.url}/redirect-to?l=${encodeURIComponent('/echo')}`, method: 'POST', body: 'ping', redirects: 'follow', bodyContains: 'GET  auth=-' };
+      expect(await run(spec)).toEqual(OK);
+    });
+
+    it('applies tlsVerify to a redirect onto https', async () => {
+      const spec = { url: `${http.url}/redirect-to?l=${encodeURIComponent(`${https.url}/ok`)}`, redirects: 'follow' };
+      expect(await run(spec)).toMatchObject({ status: 'fail', code: 'HTTP_TLS' });
+      expect(await run({ ...spec, tlsVerify: false, bodyContains: 'hello' })).toEqual(OK);
+    });
+
     it('treats a redirect as the response when the policy is none', async () => {
       expect(await run({ url: `${http.url}/redirect/1` })).toMatchObject({ status: 'fail', code: 'HTTP_STATUS', details: { status: 302 } });
       expect(await run({ url: `${http.url}/redirect/1`, expectStatus: ['3xx'] })).toEqual(OK);

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,87 @@ describe('CollectorClient', () => {
     expect(err).toBeInstanceOf(CollectorUnavailableError);
     expect((err as Error).message).toContain('no answer within 200ms');
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('CollectorClient connections', () => {
+  /** A server that records which connection each request came on; `reset(n)` resets the n-th request's connection. */
+  async function countingServer(opts: { delayMs?: number; reset?: (n: number, reusedConnection: boolean) => boolean } = {}) {
+    const sockets = new Map<Socket, number>();
+    let requests = 0;
+    let open = 0;
+    let maxOpen = 0;
+    const srv = createServer((req, res) => {
+      const n = ++requests;
+      const s = req.socket;
+      const seenBefore = sockets.has(s);
+      sockets.set(s, (sockets.get(s) ?? 0) + 1);
+      if (opts.reset?.(n, seenBefore)) {
+        s.resetAndDestroy();
+        return;
+      }
+      req.resume();
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"n":${n}}`), opts.delayMs ?? 0);
+    });
+    srv.on('connection', (s: Socket) => {
+      maxOpen = Math.max(maxOpen, ++open);
+      s.on('close', () => open--);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, connections: () => sockets.size, maxOpen: () => maxOpen };
+  }
+
+  it('reuses one keep-alive connection for requests in sequence', async () => {
+    const s = await countingServer();
+    const { c } = client(s.url);
+    for (let i = 0; i < 5; i++) expect((await c.request({ method: 'POST', path: '/v1/heartbeats', body: { i } })).status).toBe(200);
+    expect(s.connections()).toBe(1);
+  });
+
+  it('opens no more connections than configured; further requests wait for one', async () => {
+    const s = await countingServer({ delayMs: 100 });
+    const logs = captureLogs('debug');
+    const c = new CollectorClient({ url: s.url, log: logs.log, userAgent: 'podpulse-test/1', connections: 2 });
+    cleanups.push(() => c.close());
+    const answers = await Promise.all(Array.from({ length: 6 }, () => c.request({ method: 'GET', path: '/x' })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(s.maxOpen()).toBe(2);
+    expect(s.connections()).toBe(2);
+  });
+
+  it('repeats a request once on a fresh connection when the server reset the kept-alive one', async () => {
+    // The second request arrives on the kept-alive connection and is reset before any answer, as when the server's
+    // idle timeout and the request cross; the client sends it again on a new connection.
+    const s = await countingServer({ reset: (n, reused) => n === 2 && reused });
+    const { c } = client(s.url);
+    expect((await c.request({ method: 'GET', path: '/x' })).json()).toEqual({ n: 1 });
+    expect((await c.request({ method: 'GET', path: '/x' })).json()).toEqual({ n: 3 });
+    expect(s.connections()).toBe(2);
+  });
+
+  it('does not repeat a request reset on a fresh connection', async () => {
+    const s = await countingServer({ reset: () => true });
+    const { c } = client(s.url);
+    const err = await c.request({ method: 'GET', path: '/x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CollectorUnavailableError);
+    expect((err as Error).message).toMatch(/ECONNRESET/);
+    expect(s.connections()).toBe(1);
+  });
+
+  it('keeps a path that starts with // on the collector', async () => {
+    const { url, seen } = await server(() => ({ status: 200 }));
+    const { c } = client(url);
+    expect((await c.request({ method: 'GET', path: '//elsewhere.example/x' })).status).toBe(200);
+    expect(seen[0]!.url).toBe('//elsewhere.example/x');
+  });
+
+  it('answers a request aborted by its caller with CollectorUnavailableError saying so', async () => {
+    const { url } = await server(() => 'hang');
+    const { c } = client(url);
+    const err = await c.request({ method: 'GET', path: '/x', signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CollectorUnavailableError);
+    expect((err as Error).message).toContain('request aborted');
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import {
   AgentConfig,
   Command,
@@ -25,7 +25,7 @@ function heartbeatErrors(doc: unknown): string[] {
   return r.ok ? [] : r.error.violations.map((v) => (v.path ? `${v.path}: ${v.message}` : v.message));
 }
 
-function errorsOf(schema: z.ZodType, doc: unknown, byId = false): string[] {
+function errorsOf(schema: z.core.$ZodType, doc: unknown, byId = false): string[] {
   const r = parseWith(schema, doc, { byId });
   return r.ok ? [] : r.error.violations.map((v) => (v.path ? `${v.path}: ${v.message}` : v.message));
 }
@@ -98,7 +98,7 @@ const configCases: Case[] = [
   ['a template param not used in argv', (d) => ((d.commandTemplates[0].params.extra = { pattern: '.*' }), d), ['commandTemplates[0].params.extra: is declared but not used in argv']],
 ];
 
-const otherCases: [string, z.ZodType, unknown, string[]][] = [
+const otherCases: [string, z.core.$ZodType, unknown, string[]][] = [
   ['a template that uses an undeclared param', CommandTemplate, { name: 'ls', argv: ['ls', '{dir}'] }, ['argv[1]: uses {dir} which is not declared in params']],
   ['a command with a bad id', Command, { id: 'c1', template: 'ls', createdAt: '2026-11-21T10:00:00Z', expiresAt: '2026-11-21T10:05:00Z' }, ['id: must be a UUID, got "c1"']],
   ['a command result with an exit code over 255', CommandResult, { id: '0b6f9a0e-3f49-4b0e-9a0c-0d1f1e2a3b4c', status: 'completed', exitCode: 300, signal: null, startedAt: '2026-11-21T10:00:00Z', finishedAt: '2026-11-21T10:00:01Z', durationMs: 1000, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false }, ['exitCode: must be at most 255, got 300']],

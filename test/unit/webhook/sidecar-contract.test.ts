@@ -28,10 +28,10 @@ function injected(): { pod: V1Pod; sidecar: V1Container; env: Record<string, str
 }
 
 describe('the injected sidecar gives the daemon and worker what they read', () => {
-  it('sets every variable of DAEMON_ENV_MAP, and the daemon config loads from them', () => {
+  it('sets every variable of DAEMON_ENV_MAP, and the daemon config loads from them', async () => {
     const { env } = injected();
     for (const k of Object.keys(DAEMON_ENV_MAP)) expect(env, k).toHaveProperty(k);
-    const cfg = loadConfig({ schema: DaemonConfig, what: 'daemon config', env, envMap: DAEMON_ENV_MAP });
+    const cfg = await loadConfig({ schema: DaemonConfig, what: 'daemon config', env, envMap: DAEMON_ENV_MAP });
     expect(cfg.stateDir).toBe(SIDECAR_PATHS.stateDir);
     expect(cfg.collector.tokenFile).toBe(SIDECAR_PATHS.tokenFile);
   });

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { configDocument, notYamlError, unreadableError, YAML_OPTIONS, type ConfigDocument } from './config-document.ts';
+
+/**
+ * Reads a YAML or JSON file synchronously; an empty file is an empty config. For the collector's side files (token
+ * and template files), read at start-up where a promise does not fit; it imports the YAML parser, so agent code
+ * uses the asynchronous readConfigFile instead.
+ */
+export function readConfigFileSync(file: string): ConfigDocument {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw unreadableError(file, err);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, YAML_OPTIONS) as unknown;
+  } catch (err) {
+    throw notYamlError(file, err);
+  }
+  return configDocument(doc, file);
+}
