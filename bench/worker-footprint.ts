@@ -96,10 +96,15 @@ async function main(): Promise<void> {
       const statuses = last.checks.map((c) => `${c.id}:${c.status}${c.status === 'ok' ? '' : `(${c.code})`}`).join(' ');
       console.log(`last heartbeat: ${last.checks.length} checks, ${lastRequest.wireBytes} bytes on the wire (${lastRequest.headers['content-encoding'] ?? 'identity'}); ${statuses}`);
     }
-    const builder = new HeartbeatBuilder({ instance: instanceFromEnv(process.env).instance, version: '0.1.0', configRevision: '1' });
+    // The identity of a pod as a cloud cluster names it (long node name, hashed pod name, tenant set).
+    const cloud = {
+      POD_NAME: 'checkout-api-7f9c6d5b8-x2k4q', POD_NAMESPACE: 'payments-prod', POD_UID: '3f2b8c1e-9a4d-4e6f-b7c2-1d5e8f9a0b3c',
+      NODE_NAME: 'ip-10-42-17-203.eu-west-1.compute.internal', POD_IP: '10.42.17.88', PODPULSE_APP: 'checkout-api', PODPULSE_TENANT: 'payments',
+    };
+    const builder = new HeartbeatBuilder({ instance: instanceFromEnv(cloud).instance, version: '0.1.0', configRevision: 'a1b2c3d4' });
     const hb = builder.build({ checks: CHECK_KINDS.map((kind) => ({ id: kind, kind, status: 'ok', code: 'OK', latencyMs: 3 })), intervalMs: 10_000, dropped: 0 });
     const json = JSON.stringify(hb);
-    console.log(`heartbeat of 14 ok checks: ${json.length} bytes JSON, ${gzipSync(json).length} bytes gzip (bar 1024 bytes of JSON: ${json.length <= 1024 ? 'met' : 'MISSED'})`);
+    console.log(`heartbeat of 14 ok checks (full pod identity): ${json.length} bytes JSON, ${gzipSync(json).length} bytes gzip (bar 1024 bytes of JSON: ${json.length <= 1024 ? 'met' : 'MISSED'})`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PodpulseError } from '../src/errors.ts';
 import { API_VERSION } from '../src/protocol/common.ts';
-import { Heartbeat, type AgentState, type CheckResult, type HeartbeatInput, type Instance } from '../src/protocol/heartbeat.ts';
+import { Heartbeat, type AgentState, type CheckResult, type HeartbeatInput, type Instance, type WireCheckResult } from '../src/protocol/heartbeat.ts';
 import { parseWith } from '../src/protocol/parse.ts';
 
 /** How the builder is set up; `bootId` and `now` are injectable for tests. */
@@ -79,7 +79,7 @@ export class HeartbeatBuilder {
   }
 
   /**
-   * The next heartbeat (takes a seq), in the compact wire form: an ok result is just `{id, kind, latencyMs}` (no
+   * The next heartbeat (takes a seq), in the compact wire form: an ok result is just `[id, kind, latencyMs]` (no
    * status, code, message, details or `at`; its time is the heartbeat's), `dropped` is left out while it is 0 and
    * the agent's breaker and worker states while they are the normal ones.
    * The protocol fills those defaults back in when it parses. Throws PODPULSE_ERR_INTERNAL if the result would not
@@ -112,10 +112,8 @@ function compactInstance(i: Instance): Instance {
   return out;
 }
 
-type WireCheckResult = HeartbeatInput['checks'][number];
-
 function compactResult(r: CheckResult): WireCheckResult {
   if (r.status !== 'ok') return r;
   // Whole milliseconds: sub-millisecond digits of a probe's latency carry no meaning and cost bytes.
-  return { id: r.id, kind: r.kind, latencyMs: Math.round(r.latencyMs) };
+  return [r.id, r.kind, Math.round(r.latencyMs)];
 }

@@ -109,6 +109,8 @@ function details(v: unknown): Record<string, string | number | boolean | null> |
 }
 
 function checkResult(v: unknown): CheckResult | undefined {
+  // The ok short form [id, kind, latencyMs] (heartbeat.ts): the same checks as the object form without status.
+  if (Array.isArray(v)) return v.length === 3 ? checkResult({ id: v[0] as unknown, kind: v[1] as unknown, latencyMs: v[2] as unknown }) : undefined;
   if (!isObj(v) || !onlyKeys(v, CHECK_KEYS)) return undefined;
   const { id, kind, latencyMs, at, message } = v;
   if (!isStr(id, R.identifier) || !isKind(kind)) return undefined;

@@ -66,6 +66,30 @@ export const CheckResult = z.pipe(
 );
 export type CheckResult = z.output<typeof CheckResult>;
 
+/**
+ * The shortest wire form of an ok result: `[id, kind, latencyMs]`, which reads as `{id, kind, latencyMs}` with
+ * status ok and code OK. Most results in most heartbeats are ok, and the object form spends most of its bytes on
+ * key names: fourteen ok checks take about 340 bytes less this way. The tuple is turned into the object form before
+ * validation, so a bad element is reported at `checks[i].id`, `.kind` or `.latencyMs` as for an object.
+ */
+export type OkResultTuple = [id: string, kind: z.output<typeof CheckResultFields>['kind'], latencyMs: number];
+
+export const OK_TUPLE_ERROR = 'an ok result in short form is [id, kind, latencyMs]';
+
+/** A result as sent: the object form or the ok tuple. */
+export const WireCheckResult = z.pipe(
+  z.transform((v: unknown, ctx) => {
+    if (!Array.isArray(v)) return v;
+    if (v.length !== 3) {
+      ctx.issues.push({ code: 'custom', message: OK_TUPLE_ERROR, input: v });
+      return z.NEVER;
+    }
+    return { id: v[0] as unknown, kind: v[1] as unknown, latencyMs: v[2] as unknown };
+  }),
+  CheckResult,
+);
+export type WireCheckResult = z.input<typeof CheckResult> | OkResultTuple;
+
 /** Who the heartbeat is about: the pod, from the downward API. The pod uid is the instance key. */
 export const Instance = z.strictObject({
   podUid: z.uuid(),
@@ -127,7 +151,7 @@ export const Heartbeat = z
     intervalMs: z.number().check(z.int(), z.gte(1000), z.lte(3_600_000)),
     /** Heartbeats this boot could not deliver and had to drop (spool full or too old); absent means none. */
     dropped: z._default(z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER)), 0),
-    checks: z.array(CheckResult).check(z.maxLength(HEARTBEAT_LIMITS.checks)),
+    checks: z.array(WireCheckResult).check(z.maxLength(HEARTBEAT_LIMITS.checks)),
   })
   .check(z.superRefine((hb, ctx) => {
     const seen = new Map<string, number>();
@@ -138,7 +162,8 @@ export const Heartbeat = z
     });
   }));
 export type Heartbeat = z.output<typeof Heartbeat>;
-export type HeartbeatInput = z.input<typeof Heartbeat>;
+/** A heartbeat as sent (compact forms allowed); the transform's input type is `unknown`, so checks are typed here. */
+export type HeartbeatInput = Omit<z.input<typeof Heartbeat>, 'checks'> & { checks: WireCheckResult[] };
 
 /** A batch, used when a sidecar replays its spool. */
 export const HeartbeatBatch = z.strictObject({

@@ -64,6 +64,11 @@ const check = fc
   .tuple(obj({ id: ident, kind: enumOf(...CHECK_KINDS), latencyMs: num }, { at: stamp, message: bounded(1024), details }), outcome)
   .map(([c, o]) => ({ ...c, ...o }));
 const okCheck = fc.record({ id: ident, kind: pick(...CHECK_KINDS), latencyMs: fc.double({ min: 0, max: 1000, noNaN: true }) });
+// The ok tuple form [id, kind, latencyMs], well-formed or with the wrong length or element types.
+const okTuple = fc.oneof(
+  { weight: 10, arbitrary: fc.tuple(ident, enumOf(...CHECK_KINDS), num) },
+  { weight: 1, arbitrary: fc.array(json, { maxLength: 4 }) },
+);
 const instance = obj({ podUid: uuid, namespace: dnsLabel, pod: name, app: label }, { node: name, tenant: label, podIp: ip });
 const update = obj({ current: ver, status: enumOf('idle', 'installing', 'installed', 'failed', 'rolled-back') }, { desired: ver, error: bounded(512) });
 const agent = obj(
@@ -80,7 +85,7 @@ const heartbeatArb = obj(
     seq: int(0, Number.MAX_SAFE_INTEGER),
     sentAt: stamp,
     intervalMs: int(1000, 3_600_000),
-    checks: fc.oneof({ weight: 10, arbitrary: fc.array(fc.oneof(check, okCheck), { maxLength: 4 }) }, { weight: 1, arbitrary: fc.array(okCheck, { minLength: 127, maxLength: 130 }) }, { weight: 1, arbitrary: json }),
+    checks: fc.oneof({ weight: 10, arbitrary: fc.array(fc.oneof(check, okCheck, okTuple), { maxLength: 4 }) }, { weight: 1, arbitrary: fc.array(okCheck, { minLength: 127, maxLength: 130 }) }, { weight: 1, arbitrary: json }),
   },
   { dropped: int(0, Number.MAX_SAFE_INTEGER) },
 );
