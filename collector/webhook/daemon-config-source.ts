@@ -8,6 +8,8 @@ import { parseWith } from '../../src/protocol/parse.ts';
  * Reads and checks the daemon's local config (release public keys, command allowlist) that every sidecar gets.
  * It is validated with the daemon's own schema, so a typo fails here, at the collector, instead of crash-looping
  * every new sidecar. The collector URL comes from the injected env, so a stand-in fills it for the check.
+ * Returns the document as compact JSON: the operator writes YAML, but the daemon reads JSON without loading a YAML
+ * parser, which would stay in every sidecar's memory for its whole life (docs/worker-footprint.md).
  */
 export async function readDaemonConfig(file: string): Promise<string> {
   let text: string;
@@ -26,7 +28,7 @@ export async function readDaemonConfig(file: string): Promise<string> {
   const d = doc as { collector?: Record<string, unknown> };
   const r = parseWith(DaemonConfig, { ...d, collector: { url: 'http://collector.invalid', ...d.collector } }, { what: `sidecar daemon config ${file}`, code: 'PODPULSE_ERR_CONFIG_INVALID' });
   if (!r.ok) throw r.error;
-  return text;
+  return JSON.stringify(doc);
 }
 
 /** Re-reads the file every `everyMs` (the kubelet updates a mounted ConfigMap in place) and reports a changed, valid one. */

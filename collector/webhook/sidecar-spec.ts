@@ -28,7 +28,7 @@ export interface SidecarInputs {
   labels: Record<string, string>;
   resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
   restartPolicyAlways: boolean;
-  /** The daemon's local config (YAML), or undefined to run on its defaults. */
+  /** The daemon's local config (JSON, from the operator's YAML), or undefined to run on its defaults. */
   daemonConfig: string | undefined;
 }
 

@@ -7,11 +7,12 @@ import { readDaemonConfig, watchDaemonConfig } from '../../../collector/webhook/
 const dir = mkdtempSync(join(tmpdir(), 'podpulse-daemon-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const GOOD = 'commands:\n  allowlist:\n    - name: routes\n      argv: [ip, route]\n';
+const GOOD_JSON = '{"commands":{"allowlist":[{"name":"routes","argv":["ip","route"]}]}}';
 
 describe('the sidecar daemon config the webhook passes on', () => {
-  it('is returned as written when the daemon schema accepts it', async () => {
+  it('is returned as compact JSON (the daemon then needs no YAML parser) when the daemon schema accepts it', async () => {
     writeFileSync(join(dir, 'good.yaml'), GOOD);
-    expect(await readDaemonConfig(join(dir, 'good.yaml'))).toBe(GOOD);
+    expect(await readDaemonConfig(join(dir, 'good.yaml'))).toBe(GOOD_JSON);
   });
 
   it('is refused at the collector with the path of the mistake, not in every new sidecar', async () => {
@@ -27,16 +28,15 @@ describe('the sidecar daemon config the webhook passes on', () => {
     writeFileSync(file, GOOD);
     const changes: string[] = [];
     const errors: unknown[] = [];
-    const stop = watchDaemonConfig(file, 50, GOOD, (t) => changes.push(t), (e) => errors.push(e));
+    const stop = watchDaemonConfig(file, 50, GOOD_JSON, (t) => changes.push(t), (e) => errors.push(e));
     try {
       writeFileSync(file, 'commands: { allowlist: 3 }\n');
       await new Promise((r) => setTimeout(r, 200));
       expect(changes).toEqual([]);
       expect(errors.length).toBeGreaterThan(0);
-      const next = `${GOOD}  maxConcurrent: 1\n`;
-      writeFileSync(file, next);
+      writeFileSync(file, `${GOOD}  maxConcurrent: 1\n`);
       await new Promise((r) => setTimeout(r, 200));
-      expect(changes).toEqual([next]);
+      expect(changes).toEqual(['{"commands":{"allowlist":[{"name":"routes","argv":["ip","route"]}],"maxConcurrent":1}}']);
     } finally {
       stop();
     }
