@@ -58,11 +58,14 @@ export const CollectorConfig = z.strictObject({
       queueHeartbeats: z.number().int().min(1).max(1_000_000).default(20_000),
       /** Heartbeats per transaction (whole requests are never split). */
       batchHeartbeats: z.number().int().min(1).max(100_000).default(1000),
-      /** Longest wait of a heartbeat for company before its transaction starts. */
-      commitDelay: z._default(maxDuration('25ms'), '2ms'),
+      /**
+       * Extra wait of an idle store for company before a transaction starts. 0 (default): group commit without a
+       * fixed delay: commit at once when nothing is in flight; what arrives meanwhile forms the next batch.
+       */
+      commitDelay: z._default(maxDuration('25ms'), '0ms'),
       retryAfter: z._default(duration, '1s'),
     })
-    .default({ bodyBytes: '1Mi', decompressedBytes: '8Mi', queueHeartbeats: 20_000, batchHeartbeats: 1000, commitDelay: '2ms', retryAfter: '1s' }),
+    .default({ bodyBytes: '1Mi', decompressedBytes: '8Mi', queueHeartbeats: 20_000, batchHeartbeats: 1000, commitDelay: '0ms', retryAfter: '1s' }),
   commands: z
     .strictObject({
       /** Templates the collector may request (YAML/JSON `{templates: [...]}`), added to `templates`; each pod still runs only what its own allowlist holds. */

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { PodpulseError } from '../../src/errors.ts';
 import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
 import { planIngest, type InstanceSnapshot } from './ingest-plan.ts';
+import { cmp, dedupValues, FOLD_APP_DELTAS, INGEST_READ, INGEST_WRITE_CHECKED, INGEST_WRITE_LOCKED, sortPlan, STALE_PLAN, writeValues } from './postgres-ingest-sql.ts';
+import { PostgresInstanceCache } from './postgres-instance-cache.ts';
 import { latestVersion } from './migrations/migration.ts';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres-migrations.ts';
 import { prefixUpperBound, RecordConflictError, recordLimit, type ListRecordsOptions, type StoredRecord } from './record-store.ts';
@@ -18,6 +20,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Pool size, 10 by default. */
   maxConnections?: number;
+  /** Instances whose state this replica keeps to plan batches without reading them (100,000 by default). */
+  cachedInstances?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -30,8 +34,9 @@ const types = {
 };
 
 /**
- * The shared store for several collector replicas, on `pg`. A batch is two set-based statements (unnest arrays) in
- * a transaction whatever its size, so throughput grows with batch size instead of paying one round trip per row.
+ * The shared store for several collector replicas, on `pg`. A batch is one autocommit statement (unnest arrays)
+ * planned from this replica's cache of its instances and checked by row version, or, when that cannot apply, two
+ * statements in a transaction: never one round trip per row, so throughput grows with batch size.
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -39,9 +44,12 @@ export class PostgresStore implements Store {
   readonly #schema: string;
   #folder: NodeJS.Timeout | undefined;
   #folding: Promise<unknown> | undefined;
+  readonly #cache: PostgresInstanceCache;
+  readonly #stats = { cached: 0, locked: 0, replanned: 0 };
 
   constructor(opts: PostgresStoreOptions) {
     this.#schema = opts.schema ?? 'public';
+    this.#cache = new PostgresInstanceCache(opts.cachedInstances);
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(this.#schema)) throw new PodpulseError('PODPULSE_ERR_STORE', `invalid PostgreSQL schema name ${JSON.stringify(this.#schema)}`);
     this.#pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10, types, options: `-c search_path=${this.#schema}` });
     // An idle client losing its connection emits here; without a listener the process would crash.
@@ -110,91 +118,126 @@ export class PostgresStore implements Store {
   }
 
   async ingest(heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
-    let client: pg.PoolClient;
+    // Every statement touches rows in one global order (by key), so overlapping transactions wait on each other
+    // instead of deadlocking.
+    const sorted = [...heartbeats].sort((a, b) => cmp(a.instance.podUid, b.instance.podUid) || cmp(a.bootId, b.bootId) || a.seq - b.seq);
+    const pods = [...new Set(sorted.map((h) => h.instance.podUid.toLowerCase()))];
+    return this.#cache.exclusive(pods, async () => {
+      if (await this.#ingestCached(heartbeats, sorted, pods, receivedAt)) return heartbeats.map(() => ({ duplicate: false }));
+      return this.#ingestLocked(heartbeats, sorted, receivedAt);
+    });
+  }
+
+  /**
+   * The fast path: plan from the replica's cache and write with ONE autocommit statement (one round trip, no
+   * transaction left open between statements), every heartbeat new. True when committed; false when the batch
+   * must take the locked path: an instance not cached, a late heartbeat, a repeat inside the batch, or the guard
+   * found a duplicate or a row another writer moved (then nothing of the statement remains).
+   */
+  async #ingestCached(heartbeats: readonly Heartbeat[], sorted: readonly Heartbeat[], pods: readonly string[], receivedAt: number): Promise<boolean> {
+    const snapshots = new Map<string, InstanceSnapshot>();
+    const versions = new Map<string, number>();
+    for (const u of pods) {
+      const c = this.#cache.snapshot(u);
+      if (!c) return false;
+      snapshots.set(u, c.snap);
+      versions.set(u, c.version);
+    }
+    for (let i = 1; i < sorted.length; i++) {
+      const [a, b] = [sorted[i - 1]!, sorted[i]!];
+      if (a.seq === b.seq && a.instance.podUid.toLowerCase() === b.instance.podUid.toLowerCase() && a.bootId.toLowerCase() === b.bootId.toLowerCase()) return false;
+    }
+    const plan = sortPlan(planIngest(lowerUids(heartbeats), receivedAt, snapshots));
+    // A late heartbeat leaves its instance's row alone, so the version check would not cover what it was planned from.
+    if (plan.instances.length !== pods.length) return false;
     try {
-      client = await this.#pool.connect();
+      await this.#pool.query({
+        name: 'pp_ingest_checked',
+        text: INGEST_WRITE_CHECKED,
+        values: [...writeValues(plan, (u) => versions.get(u)! + 1), ...dedupValues(sorted, receivedAt)],
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // Stale cache or a duplicate (PP409), or two replicas' batches crossing on the same rows: replan under lock.
+      if (code === STALE_PLAN || code === '40P01' || code === '40001') {
+        this.#stats.replanned++;
+        for (const u of pods) this.#cache.forget(u);
+        return false;
+      }
+      throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.#stats.cached++;
+    for (const u of pods) this.#cache.set(u, versions.get(u)! + 1, snapshots.get(u)!);
+    return true;
+  }
+
+  /**
+   * The locked path: BEGIN, one statement that claims the dedup keys and reads and locks the instances with their
+   * checks, planning, one write statement, COMMIT. Used for instances this replica has not written yet, replays and
+   * whatever the fast path's guard turned back; it refreshes the cache.
+   */
+  async #ingestLocked(heartbeats: readonly Heartbeat[], sorted: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
+    this.#stats.locked++;
+    let c: pg.PoolClient;
+    try {
+      c = await this.#pool.connect();
     } catch (err) {
       throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest: cannot connect: ${(err as Error).message}`, { cause: err });
     }
     try {
-      await client.query('BEGIN');
-      const out = await this.#ingest(client, heartbeats, receivedAt);
-      client.release();
-      return out;
+      await c.query('BEGIN');
+      const key = (u: string, b: string, s: number | string) => `${u.toLowerCase()}|${b.toLowerCase()}|${s}`;
+      const read = await c.query({ name: 'pp_ingest_read', text: INGEST_READ, values: dedupValues(sorted, receivedAt) });
+      const got = read.rows[0] as { fresh: [string, string, number][] | null; inst: [string, number, number, number, string, number, number][] | null; checks: unknown[][] | null };
+      const unclaimed = new Set((got.fresh ?? []).map(([u, b, s]) => key(u, b, s)));
+      const fresh: Heartbeat[] = [];
+      const outcomes = heartbeats.map((hb) => {
+        const duplicate = !unclaimed.delete(key(hb.instance.podUid, hb.bootId, hb.seq));
+        if (!duplicate) fresh.push(hb);
+        return { duplicate };
+      });
+      if (fresh.length === 0) {
+        await this.#commit(c);
+        c.release();
+        return outcomes;
+      }
+
+      const snapshots = new Map<string, InstanceSnapshot>();
+      const versions = new Map<string, number>();
+      for (const [podUid, firstSeen, lastSeen, lastSentAt, status, statusSince, version] of got.inst ?? []) {
+        snapshots.set(podUid, { instance: { firstSeen, lastSeen, lastSentAt, status: status as InstanceStatus, statusSince }, checks: new Map() });
+        versions.set(podUid, version);
+      }
+      for (const [podUid, checkId, kind, status, code, message, since] of got.checks ?? []) {
+        snapshots.get(String(podUid))?.checks.set(String(checkId), toCheck({ pod_uid: podUid, check_id: checkId, kind, status, code, message, since }));
+      }
+      const plan = sortPlan(planIngest(lowerUids(fresh), receivedAt, snapshots));
+      const write = await c.query({ name: 'pp_ingest_write', text: INGEST_WRITE_LOCKED, values: writeValues(plan, () => 1) });
+      for (const r of write.rows as { pod_uid: string; version: number }[]) versions.set(r.pod_uid, r.version);
+      await this.#commit(c);
+      c.release();
+      // Rows were locked from the read to the commit, so what was planned is what the database now holds.
+      for (const [u, snap] of snapshots) {
+        const v = versions.get(u);
+        if (v !== undefined) this.#cache.set(u, v, snap);
+      }
+      return outcomes;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(err instanceof Error ? err : undefined);
+      await c.query('ROLLBACK').catch(() => undefined);
+      c.release(err instanceof Error ? err : undefined);
       throw err instanceof PodpulseError ? err : new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  /** Sends COMMIT after `last` without waiting for it (pg sends queued queries in order); resolves once committed. */
-  async #commitAfter(c: pg.PoolClient, last: Promise<unknown> | undefined): Promise<void> {
-    const commit = c.query('COMMIT');
+  async #commit(c: pg.PoolClient): Promise<void> {
     // A failed statement aborts the transaction and PostgreSQL answers the COMMIT with ROLLBACK: nothing is durable.
-    const [, done] = await Promise.all([last, commit]);
+    const done = await c.query('COMMIT');
     if (done.command !== 'COMMIT') throw new PodpulseError('PODPULSE_ERR_STORE', `PostgreSQL ingest: the transaction ended with ${done.command}, not COMMIT`);
   }
 
-  /**
-   * Two statements per batch, whatever its size, inside BEGIN/COMMIT (committed here): four round trips in all. A commit in flight
-   * waits on the network and the server, not on this process, so round trips per batch bound what one transaction
-   * slot can carry (the group committer runs several).
-   */
-  async #ingest(c: pg.PoolClient, heartbeats: readonly Heartbeat[], receivedAt: number): Promise<IngestOutcome[]> {
-    const key = (u: string, b: string, s: number | string) => `${u.toLowerCase()}|${b.toLowerCase()}|${s}`;
-    // Every statement touches rows in one global order (by key), so overlapping transactions wait on each other
-    // instead of deadlocking.
-    const sorted = [...heartbeats].sort((a, b) => cmp(a.instance.podUid, b.instance.podUid) || cmp(a.bootId, b.bootId) || a.seq - b.seq);
-    const read = await c.query({ name: 'pp_ingest_read', text: INGEST_READ, values: [sorted.map((h) => h.instance.podUid), sorted.map((h) => h.bootId), sorted.map((h) => h.seq), receivedAt] });
-    const got = read.rows[0] as { fresh: [string, string, number][] | null; inst: [string, number, number, number, string, number][] | null; checks: unknown[][] | null };
-    const unclaimed = new Set((got.fresh ?? []).map(([u, b, s]) => key(u, b, s)));
-    const fresh: Heartbeat[] = [];
-    const outcomes = heartbeats.map((hb) => {
-      const duplicate = !unclaimed.delete(key(hb.instance.podUid, hb.bootId, hb.seq));
-      if (!duplicate) fresh.push(hb);
-      return { duplicate };
-    });
-    if (fresh.length === 0) {
-      await this.#commitAfter(c, undefined);
-      return outcomes;
-    }
-
-    const snapshots = new Map<string, InstanceSnapshot>();
-    for (const [podUid, firstSeen, lastSeen, lastSentAt, status, statusSince] of got.inst ?? []) {
-      snapshots.set(podUid, { instance: { firstSeen, lastSeen, lastSentAt, status: status as InstanceStatus, statusSince }, checks: new Map() });
-    }
-    for (const [podUid, checkId, kind, status, code, message, since] of got.checks ?? []) {
-      snapshots.get(String(podUid))?.checks.set(String(checkId), toCheck({ pod_uid: podUid, check_id: checkId, kind, status, code, message, since }));
-    }
-    const lowered = fresh.map((h) => (h.instance.podUid === h.instance.podUid.toLowerCase() ? h : { ...h, instance: { ...h.instance, podUid: h.instance.podUid.toLowerCase() } }));
-    const plan = planIngest(lowered, receivedAt, snapshots);
-
-    const I = plan.instances.sort((a, b) => cmp(a.podUid, b.podUid));
-    const C = plan.checkUpserts.sort((a, b) => cmp(a.podUid, b.podUid) || cmp(a.checkId, b.checkId));
-    // One statement cannot delete and upsert the same row; an upsert rewrites every column, so it stands for both.
-    const upserted = new Set(C.map((x) => `${x.podUid}|${x.checkId}`));
-    const D = plan.checkDeletes.filter((d) => !upserted.has(`${d.podUid}|${d.checkId}`));
-    const T = plan.transitions;
-    const R = plan.rollups.sort((a, b) => cmp(a.podUid, b.podUid) || a.minute - b.minute);
-    const A = plan.appRollups.sort((a, b) => cmp(a.app, b.app) || cmp(a.namespace, b.namespace) || a.minute - b.minute);
-    // The write and the COMMIT go out back to back: no event-loop turn between them while other requests are parsed.
-    const write = c.query({
-      name: 'pp_ingest_write',
-      text: INGEST_WRITE,
-      values: [
-        I.map((i) => i.podUid), I.map((i) => i.namespace), I.map((i) => i.pod), I.map((i) => i.node), I.map((i) => i.app), I.map((i) => i.tenant),
-        I.map((i) => i.podIp), I.map((i) => JSON.stringify(i.agent)), I.map((i) => i.bootId), I.map((i) => i.lastSeq), I.map((i) => i.intervalMs),
-        I.map((i) => i.dropped), I.map((i) => i.firstSeen), I.map((i) => i.lastSeen), I.map((i) => i.lastSentAt), I.map((i) => i.status), I.map((i) => i.statusSince),
-        D.map((d) => d.podUid), D.map((d) => d.checkId),
-        C.map((x) => x.podUid), C.map((x) => x.checkId), C.map((x) => x.kind), C.map((x) => x.status), C.map((x) => x.code), C.map((x) => x.message), C.map((x) => x.since),
-        T.map((t) => t.podUid), T.map((t) => t.checkId), T.map((t) => t.at), T.map((t) => t.from), T.map((t) => t.to), T.map((t) => t.code),
-        R.map((r) => r.podUid), R.map((r) => r.minute), R.map((r) => r.okMs), R.map((r) => r.degradedMs), R.map((r) => r.failingMs), R.map((r) => r.unknownMs),
-        A.map((r) => r.namespace), A.map((r) => r.app), A.map((r) => r.minute), A.map((r) => r.okMs), A.map((r) => r.degradedMs), A.map((r) => r.failingMs), A.map((r) => r.unknownMs),
-      ],
-    });
-    await this.#commitAfter(c, write);
-    return outcomes;
+  /** How batches were written since start: for tests and the benchmark's diagnosis. */
+  get ingestPaths(): { cached: number; locked: number; replanned: number } {
+    return { ...this.#stats };
   }
 
   async listInstances(q: InstanceQuery = {}): Promise<Page<StoredInstance>> {
@@ -227,9 +270,11 @@ export class PostgresStore implements Store {
     await this.#tx('set instance status', async (c) => {
       const r = (await c.query('SELECT status FROM instances WHERE pod_uid = $1 FOR UPDATE', [podUid])).rows[0] as Row | undefined;
       if (!r || r.status === status) return;
-      await c.query('UPDATE instances SET status = $1, status_since = $2 WHERE pod_uid = $3', [status, at, podUid]);
+      // The version moves with every write of the row, so a replica's cached copy of it stops matching.
+      await c.query('UPDATE instances SET status = $1, status_since = $2, version = version + 1 WHERE pod_uid = $3', [status, at, podUid]);
       await c.query('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES ($1, NULL, $2, $3, $4, NULL)', [podUid, at, r.status, status]);
     });
+    this.#cache.forget(podUid.toLowerCase());
   }
 
   async listChecks(podUid: string): Promise<CheckState[]> {
@@ -353,7 +398,7 @@ export class PostgresStore implements Store {
       await run('DELETE FROM check_states WHERE pod_uid IN (SELECT pod_uid FROM instances WHERE last_seen < $1)', now - r.instancesMs);
       await run('DELETE FROM instances WHERE last_seen < $1', now - r.instancesMs);
       return { deleted };
-    });
+    }).finally(() => this.#cache.forgetSeenBefore(now - r.instancesMs));
   }
 
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
@@ -412,70 +457,11 @@ function equalities(pairs: readonly (readonly [string, string | undefined])[], f
   return { where: set.length ? `WHERE ${set.map(([c], i) => `${c} = $${first + i}`).join(' AND ')}` : '', args: set.map(([, v]) => v) };
 }
 
-/**
- * Dedup and the state planning reads, in one statement: the heartbeats not seen before (RETURNING of the dedup
- * insert), the stored state of their instances, locked in key order, and those instances' checks. Three row sets
- * of different shapes come back as three JSON arrays in one row.
- */
-const INGEST_READ = `WITH d AS (
-    INSERT INTO heartbeat_dedup (pod_uid, boot_id, seq, received_at)
-    SELECT u, b, s, $4 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS t(u, b, s) ON CONFLICT DO NOTHING RETURNING pod_uid, boot_id, seq
-  ), i AS (
-    SELECT pod_uid, first_seen, last_seen, last_sent_at, status, status_since FROM instances
-    WHERE pod_uid IN (SELECT pod_uid FROM d) ORDER BY pod_uid FOR UPDATE
-  )
-  SELECT (SELECT json_agg(json_build_array(pod_uid, boot_id, seq)) FROM d) AS fresh,
-    (SELECT json_agg(json_build_array(pod_uid, first_seen, last_seen, last_sent_at, status, status_since)) FROM i) AS inst,
-    (SELECT json_agg(json_build_array(c.pod_uid, c.check_id, c.kind, c.status, c.code, c.message, c.since)) FROM check_states c
-      WHERE c.pod_uid IN (SELECT pod_uid FROM i)) AS checks`;
 
-/**
- * Every write of a planned batch, in one statement of data-modifying CTEs (each sees the snapshot from before the
- * statement, so no two of them may touch the same row: the plan's keys are unique per table, and deletes of rows
- * the batch upserts are left out). Empty arrays make a CTE a no-op.
- */
-const INGEST_WRITE = `WITH up_inst AS (
-    INSERT INTO instances (pod_uid, namespace, pod, node, app, tenant, pod_ip, agent, boot_id, last_seq, interval_ms, dropped,
-      first_seen, last_seen, last_sent_at, status, status_since)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::uuid[],
-      $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::bigint[])
-    ON CONFLICT (pod_uid) DO UPDATE SET namespace=excluded.namespace, pod=excluded.pod, node=excluded.node, app=excluded.app,
-      tenant=excluded.tenant, pod_ip=excluded.pod_ip, agent=excluded.agent, boot_id=excluded.boot_id, last_seq=excluded.last_seq,
-      interval_ms=excluded.interval_ms, dropped=excluded.dropped, last_seen=excluded.last_seen, last_sent_at=excluded.last_sent_at,
-      status=excluded.status, status_since=excluded.status_since
-  ), del_checks AS (
-    DELETE FROM check_states c USING unnest($18::uuid[], $19::text[]) AS d(u, id) WHERE c.pod_uid = d.u AND c.check_id = d.id
-  ), up_checks AS (
-    INSERT INTO check_states (pod_uid, check_id, kind, status, code, message, since)
-    SELECT * FROM unnest($20::uuid[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::bigint[])
-    ON CONFLICT (pod_uid, check_id) DO UPDATE SET kind=excluded.kind, status=excluded.status, code=excluded.code,
-      message=excluded.message, since=excluded.since
-  ), transitions AS (
-    INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code)
-    SELECT * FROM unnest($27::uuid[], $28::text[], $29::bigint[], $30::text[], $31::text[], $32::text[])
-  ), rollups AS (
-    INSERT INTO rollups_minute (pod_uid, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
-    SELECT * FROM unnest($33::uuid[], $34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[], $38::bigint[])
-    ON CONFLICT (pod_uid, minute) DO UPDATE SET ok_ms = rollups_minute.ok_ms + excluded.ok_ms,
-      degraded_ms = rollups_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_minute.failing_ms + excluded.failing_ms,
-      unknown_ms = rollups_minute.unknown_ms + excluded.unknown_ms
-  )
-  INSERT INTO rollups_app_minute_delta (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
-  SELECT * FROM unnest($39::text[], $40::text[], $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[])`;
-
-/**
- * Folds per-app rollup deltas into rollups_app_minute in one statement. Safe beside ingest (which only inserts
- * deltas) and beside another replica folding: a delta row is deleted, and so counted, once.
- */
-const FOLD_APP_DELTAS = `WITH moved AS (DELETE FROM rollups_app_minute_delta RETURNING *)
-  INSERT INTO rollups_app_minute (namespace, app, minute, ok_ms, degraded_ms, failing_ms, unknown_ms)
-  SELECT namespace, app, minute, SUM(ok_ms), SUM(degraded_ms), SUM(failing_ms), SUM(unknown_ms) FROM moved GROUP BY app, namespace, minute
-  ORDER BY app, namespace, minute
-  ON CONFLICT (app, namespace, minute) DO UPDATE SET ok_ms = rollups_app_minute.ok_ms + excluded.ok_ms,
-    degraded_ms = rollups_app_minute.degraded_ms + excluded.degraded_ms, failing_ms = rollups_app_minute.failing_ms + excluded.failing_ms,
-    unknown_ms = rollups_app_minute.unknown_ms + excluded.unknown_ms`;
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Pod uids compare lower-case everywhere (the uuid type does; the plan and the cache key by string). */
+function lowerUids(hbs: readonly Heartbeat[]): Heartbeat[] {
+  return hbs.map((h) => (h.instance.podUid === h.instance.podUid.toLowerCase() ? h : { ...h, instance: { ...h.instance, podUid: h.instance.podUid.toLowerCase() } }));
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A malformed uid would be a PostgreSQL cast error; it simply matches nothing, as in SQLite. */

@@ -87,4 +87,28 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'instance row versions for optimistic ingest',
+    statements: [
+      // Every write of an instance row (ingest, a status set by the diagnosis) adds one. A replica that planned a
+      // batch from its cached copy of the row writes it only if the version is still the one it cached; otherwise
+      // the statement fails on purpose and the batch is planned again from the rows read under lock (ADR 0009).
+      'ALTER TABLE instances ADD COLUMN version BIGINT NOT NULL DEFAULT 0',
+      // Every heartbeat rewrites its instance's row and adds to its minute rollup. With no indexed column changing
+      // and room left on the page, PostgreSQL updates such a row in place of its page (HOT) and touches no index;
+      // last_seen was indexed (for prune, which may scan instances), so every update wrote all four indexes.
+      'DROP INDEX IF EXISTS instances_last_seen',
+      'ALTER TABLE instances SET (fillfactor = 70)',
+      'ALTER TABLE rollups_minute SET (fillfactor = 80)',
+      // Raises a distinct SQLSTATE (PP409) so the store can tell "stale cache or a duplicate: replan" from a failure.
+      `CREATE FUNCTION ingest_guard(ok BOOLEAN) RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        IF ok IS NOT TRUE THEN
+          RAISE EXCEPTION 'podpulse ingest: instance state changed since it was cached, or a heartbeat was a duplicate' USING ERRCODE = 'PP409';
+        END IF;
+        RETURN TRUE;
+      END $$`,
+    ],
+  },
 ];

@@ -62,6 +62,17 @@ describe('group commit', () => {
     expect(results.every((r) => r.out[0]?.duplicate === false && r.stored !== undefined)).toBe(true);
   });
 
+  it('by default commits at once, in the turn the requests arrived, with every request submitted in that turn', async () => {
+    const gc = new GroupCommitter({ store: gated, log });
+    const first = Array.from({ length: 20 }, () => gc.submit([beat()]));
+    // The committer's setImmediate was queued before this one: no timer stands between a request and its commit.
+    await new Promise((r) => setImmediate(r));
+    expect(gated.calls).toEqual([20]);
+    await Promise.all(first);
+    await gc.submit([beat()]);
+    expect(gated.calls).toEqual([20, 1]);
+  });
+
   it('gathers the next batch while a transaction runs', async () => {
     const gc = new GroupCommitter({ store: gated, lingerMs: 0, log });
     gated.hold();
