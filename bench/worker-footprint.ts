@@ -4,6 +4,8 @@
 // heartbeat of fourteen ok checks. `node bench/worker-footprint.ts` (60 s) or `--smoke` (5 s). The worker gets the
 // node flags and environment the daemon forks it with (daemon/worker-footprint.ts) unless `--bare`; PP_WORKER_FLAGS
 // adds node flags and PP_WORKER_ENV adds environment variables (space-separated K=V) to the worker only.
+// `--kinds=http,tcp,disk` runs only the checks of those kinds (a typical pod has 3-5); PP_WORKER_BUNDLE runs another
+// build of the worker (a saved dist/worker.mjs) for a same-run A/B.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,8 @@ const bare = process.argv.includes('--bare');
 const WINDOW_MS = smoke ? 5_000 : 60_000;
 const WARMUP_MS = smoke ? 2_000 : 12_000;
 const ROOT = resolve(import.meta.dirname, '..');
+const KINDS = process.argv.find((a) => a.startsWith('--kinds='))?.slice('--kinds='.length).split(',');
+const BUNDLE = process.env.PP_WORKER_BUNDLE ?? join(ROOT, 'dist/worker.mjs');
 
 interface Figures { cpuPercent: number; pssAnonMb: number; ussMb: number; rssMb: number }
 
@@ -64,7 +68,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-'));
   const receiver = await HeartbeatReceiver.start();
   const targets = await startCheckTargets(dir, receiver.url);
-  const checks = targets.checks;
+  const checks = KINDS ? targets.checks.filter((c) => KINDS.includes(c.kind)) : targets.checks;
   const config = {
     collector: { url: receiver.url },
     spool: { dir: join(dir, 'spool') },
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(dir, 'worker.yaml'), JSON.stringify(config));
   const children: ChildProcess[] = [
-    spawn(process.execPath, [...workerFlags(), join(ROOT, 'dist/worker.mjs'), '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...workerEnv() } }),
+    spawn(process.execPath, [...workerFlags(), BUNDLE, '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...workerEnv() } }),
     spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }),
   ];
   try {
@@ -82,10 +86,10 @@ async function main(): Promise<void> {
     const w = figures.worker!;
     const b = figures.idle!;
     const row = (name: string, f: Figures) => `${name.padEnd(34)} ${f.cpuPercent.toFixed(3).padStart(8)} ${f.pssAnonMb.toFixed(1).padStart(10)} ${f.ussMb.toFixed(1).padStart(8)} ${f.rssMb.toFixed(1).padStart(8)}`;
-    console.log(`worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}`);
+    console.log(`${BUNDLE}: worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}`);
     console.log(`worker flags: ${workerFlags().join(' ') || '(none)'}; env: ${Object.entries(workerEnv()).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
     console.log(`${'process'.padEnd(34)} ${'CPU %'.padStart(8)} ${'Pss_Anon'.padStart(10)} ${'USS MB'.padStart(8)} ${'RSS MB'.padStart(8)}`);
-    console.log(row('worker (14 kinds, 10 s interval)', w));
+    console.log(row(`worker (${KINDS ? KINDS.join(',') : '14 kinds'}, 10 s interval)`, w));
     console.log(row('idle node setInterval (baseline)', b));
     console.log(row('worker minus baseline', { cpuPercent: w.cpuPercent - b.cpuPercent, pssAnonMb: w.pssAnonMb - b.pssAnonMb, ussMb: w.ussMb - b.ussMb, rssMb: w.rssMb - b.rssMb }));
     console.log(`bars: CPU <= 0.5 % -> ${w.cpuPercent <= 0.5 ? 'met' : 'MISSED'}; private memory <= 15 MB -> Pss_Anon ${w.pssAnonMb <= 15 ? 'met' : 'MISSED'}, USS ${w.ussMb <= 15 ? 'met' : 'MISSED'}`);

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { loadConfig } from '../src/config/load-config.ts';
 import { printError, runProgram } from '../src/program.ts';
 import { DAEMON_ENV_MAP, DaemonConfig } from './config.ts';
 import { Daemon } from './daemon.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 import { readHealth } from './health-check.ts';
+import { capYoungGeneration } from '../src/agent/cap-young-generation.ts';
 
 // `podpulse-daemon health --state-dir DIR [--max-age 30]`: exit 0 when the daemon's status file is fresh and it is
 // running, 1 otherwise. It opens no port, so it suits an exec liveness probe.
@@ -26,7 +26,7 @@ if (process.argv[2] === 'health') {
 
 // Keep V8's young generation at its initial 1 MB semi-space, as the worker does (docs/worker-footprint.md): the
 // daemon allocates a few KB per sample and request, and a grown nursery only holds garbage between scavenges.
-setFlagsFromString('--semi-space-growth-factor=1');
+capYoungGeneration();
 
 await runProgram(
   {

@@ -1,17 +1,14 @@
-import { setFlagsFromString } from 'node:v8';
 import { CHECKS } from '../checks/registry.ts';
+import { capYoungGeneration } from '../src/agent/cap-young-generation.ts';
 import type { DaemonToWorker, WorkerToDaemon } from '../src/ipc.ts';
 import { runProgram, VERSION } from '../src/program.ts';
 import { ms } from '../src/units.ts';
 import { WORKER_ENV_MAP, WorkerConfig } from './config.ts';
 import { ProbeWorker } from './probe-worker.ts';
 
-// Keep V8's young generation at its initial 1 MB semi-space: by default it doubles under allocation bursts up to
-// 16 MB per semi-space (32 MB of new space) and shrinks back only lazily, while a probe allocating a few KB
-// per check run gains nothing from a big nursery. Unlike --max-semi-space-size, which only works as a process flag,
-// the growth factor is read at every resize and so takes effect from here. See docs/worker-footprint.md for the
+// A 1 MB nursery is plenty for a probe (src/agent/cap-young-generation.ts); docs/worker-footprint.md lists the
 // flags the daemon passes when it forks the worker.
-setFlagsFromString('--semi-space-growth-factor=1');
+capYoungGeneration();
 
 /** How long a worker under the daemon waits for the daemon's config before running the local file's. */
 const IPC_CONFIG_WAIT_MS = 2000;

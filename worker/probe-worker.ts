@@ -10,14 +10,14 @@ import { ms, parseBytes } from '../src/units.ts';
 import type { WorkerConfig } from './config.ts';
 import { HeartbeatBuilder } from './heartbeat-builder.ts';
 import { CheckRunner } from './runner.ts';
-import { scheduledChecks, type CheckRegistry } from './scheduled-check.ts';
+import { scheduledChecks, type CheckLoaders, type CheckRegistry } from './scheduled-check.ts';
 import { Scheduler } from './scheduler.ts';
 import { Spool } from './spool.ts';
 import { Transport } from './transport.ts';
 
 export interface ProbeWorkerOptions {
   config: WorkerConfig;
-  registry: CheckRegistry;
+  registry: CheckRegistry | CheckLoaders;
   log: Logger;
   version: string;
   env?: NodeJS.ProcessEnv;

@@ -4,13 +4,13 @@ import type { Logger } from '../src/log/logger.ts';
 import type { CheckKind } from '../src/protocol/checks/check-config.ts';
 import type { ReasonCode } from '../src/protocol/codes.ts';
 import type { CheckResult } from '../src/protocol/heartbeat.ts';
-import type { CheckRegistry, ScheduledCheck } from './scheduled-check.ts';
+import type { CheckLoaders, CheckRegistry, ScheduledCheck } from './scheduled-check.ts';
 import { Semaphore } from './semaphore.ts';
 import { toCheckResult } from './to-check-result.ts';
 
 /** How the runner is built; everything a check may touch comes through here (tests inject it). */
 export interface CheckRunnerOptions {
-  registry: CheckRegistry;
+  registry: CheckRegistry | CheckLoaders;
   /** Checks running at once; more wait for a slot, and the wait counts against their deadline. */
   concurrency: number;
   log: Logger;
@@ -35,6 +35,8 @@ interface Outstanding {
   settle: () => void;
 }
 
+type CheckLoader = () => Promise<CheckDefinition<CheckKind>>;
+
 class DeadlineError extends Error {
   override name = 'DeadlineError';
 }
@@ -51,6 +53,9 @@ export class CheckRunner {
   readonly #pending = new Map<string, Outstanding>();
   readonly #paths = new Map<string, Outstanding>();
   readonly #state = new Map<string, Map<string, unknown>>();
+  /** Definitions of the kinds loaded so far (the registry may hold loaders), and loads under way. */
+  readonly #loaded = new Map<CheckKind, CheckDefinition<CheckKind>>();
+  readonly #loading = new Map<CheckKind, Promise<CheckDefinition<CheckKind>>>();
   readonly #now: () => number;
 
   constructor(opts: CheckRunnerOptions) {
@@ -64,6 +69,22 @@ export class CheckRunner {
     return this.#pending.size;
   }
 
+  /** Loads the definition of `kind`; concurrent first runs of one kind share one load, a failed one is retried. */
+  async #load(kind: CheckKind, loader: CheckLoader): Promise<CheckDefinition<CheckKind>> {
+    let loading = this.#loading.get(kind);
+    if (!loading) {
+      loading = loader();
+      this.#loading.set(kind, loading);
+    }
+    try {
+      const def = await loading;
+      this.#loaded.set(kind, def);
+      return def;
+    } finally {
+      this.#loading.delete(kind);
+    }
+  }
+
   /** Drops the per-check state of a removed check. */
   forget(id: string): void {
     this.#state.delete(id);
@@ -71,6 +92,18 @@ export class CheckRunner {
 
   /** Runs `check` once; resolves at the latest shortly after its deadline, whatever the check does. */
   async run(check: ScheduledCheck): Promise<CheckResult> {
+    // A kind whose module is not loaded yet loads it here, before the clock starts (its start-up is not the
+    // check's latency); afterwards the definition is at hand and the run proceeds without yielding, as before.
+    const entry = this.#opts.registry[check.kind] as CheckDefinition<CheckKind> | CheckLoader | undefined;
+    let def = typeof entry === 'function' ? this.#loaded.get(check.kind) : entry;
+    let loadError: unknown;
+    if (typeof entry === 'function' && !def) {
+      try {
+        def = await this.#load(check.kind, entry);
+      } catch (err) {
+        loadError = err;
+      }
+    }
     const at = this.#now();
     const t0 = performance.now();
     const hungCode: ReasonCode = check.kind === 'mount' ? 'MOUNT_HUNG' : 'HUNG';
@@ -80,7 +113,7 @@ export class CheckRunner {
     if (prev) {
       return done({ status: 'fail', code: hungCode, message: `the previous run started ${Math.round(t0 - prev.startedAt)}ms ago is still pending; no new run started` }, 0);
     }
-    const def = this.#opts.registry[check.kind] as CheckDefinition<CheckKind> | undefined;
+    if (loadError !== undefined) return done({ status: 'unknown', code: 'CHECK_ERROR', message: `loading check kind "${check.kind}": ${errorText(loadError)}` }, 0);
     if (!def) return done({ status: 'unknown', code: 'CHECK_MISCONFIGURED', message: `check kind "${check.kind}" is not available in this worker` }, 0);
     let paths: string[];
     try {

@@ -14,10 +14,14 @@ export interface ScheduledCheck {
 }
 
 /**
- * The check kinds a runner can run. main.ts passes the full registry (checks/registry.ts); tests pass a few
- * small real checks, so the runner and scheduler never import the registry themselves.
+ * The check kinds a runner can run: their definitions (tests pass a few small real checks), or loaders of them
+ * (main.ts passes checks/registry.ts, where a kind's module loads when a check of that kind first runs). The runner
+ * and scheduler never import the registry themselves.
  */
 export type CheckRegistry = { readonly [K in CheckKind]?: CheckDefinition<K> };
+
+/** Loaders of check kinds' definitions (checks/registry.ts). */
+export type CheckLoaders = { readonly [K in CheckKind]?: () => Promise<CheckDefinition<K>> };
 
 /** The checks of a validated AgentConfig, with `defaults.interval`/`defaults.timeout` filled in. */
 export function scheduledChecks(config: AgentConfig): ScheduledCheck[] {

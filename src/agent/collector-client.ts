@@ -1,12 +1,17 @@
 import { stat, readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 import type { Agent, IncomingMessage } from 'node:http';
 import { PodpulseError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { httpModule, httpRequest, readBody } from './http-request.ts';
 
-const gzip = promisify(gzipCb);
+/**
+ * gzip through `node:zlib` taken on first use: a heartbeat is under GZIP_ABOVE, so a sidecar that never replays a
+ * spool never loads zlib (about 0.5 MB of private memory, docs/worker-footprint.md).
+ */
+function gzip(body: Buffer): Promise<Buffer> {
+  const zlib = process.getBuiltinModule('node:zlib');
+  return new Promise((resolve, reject) => zlib.gzip(body, (err, out) => (err ? reject(err) : resolve(out))));
+}
 
 /** Bodies above this size are sent gzip-compressed (a batch replay compresses ~10x; one beat is not worth it). */
 const GZIP_ABOVE = 1024;

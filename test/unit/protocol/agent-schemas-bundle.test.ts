@@ -32,7 +32,9 @@ describe('agent bundles: schemas on zod/mini', () => {
     const files = Object.keys(inputs);
     expect(files.some((f) => f.startsWith('v4/mini/'))).toBe(true);
     expect(files.filter((f) => f.startsWith('v4/classic/'))).toEqual([]);
-    expect(files.filter((f) => f.startsWith('v4/locales/'))).toEqual(['v4/locales/en.js']);
+    // locales/index.js may contribute its empty namespace object (a few bytes) once the bundle has a dynamic import
+    // (the worker's check registry); any locale with code in the output is a real one.
+    expect(files.filter((f) => f.startsWith('v4/locales/') && inputs[f]! > 64)).toEqual(['v4/locales/en.js']);
     // Tree-shaken, zod is a few tens of KB; `import { z } from 'zod/mini'` (not a namespace import) keeps all of it.
     const bytes = Object.values(inputs).reduce((a, b) => a + b, 0);
     expect(bytes).toBeLessThan(100_000);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckResult } from '../../../src/protocol/heartbeat.ts';
 import { createLogger } from '../../../src/log/logger.ts';
+import { CHECKS } from '../../../checks/registry.ts';
 import { CheckRunner } from '../../../worker/runner.ts';
 import { envCheck, fileCheck, mountCheck, registry } from '../../helpers/test-checks.ts';
 
@@ -151,5 +152,27 @@ describe('CheckRunner', () => {
   it('reports CHECK_MISCONFIGURED for a kind missing from the registry', async () => {
     const runner = new CheckRunner({ registry: {}, concurrency: 1, log });
     expect(await runner.run(envCheck('e', 'x'))).toMatchObject({ status: 'unknown', code: 'CHECK_MISCONFIGURED' });
+  });
+  it('loads a kind from the check registry on its first run, once for concurrent runs, and keeps it', async () => {
+    let loads = 0;
+    const runner = new CheckRunner({ registry: { env: () => (loads++, CHECKS.env()) }, concurrency: 4, log, env: { PRESENT: '1' } });
+    const first = await Promise.all([runner.run(envCheck('a', 'PRESENT')), runner.run(envCheck('b', 'PRESENT'))]);
+    const later = await runner.run(envCheck('a', 'MISSING'));
+    expect(first.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(later).toMatchObject({ status: 'fail', code: 'ENV_MISSING' });
+    expect(loads).toBe(1);
+  });
+
+  it('reports CHECK_ERROR when a kind fails to load and retries the load on the next run', async () => {
+    let loads = 0;
+    const runner = new CheckRunner({
+      registry: { env: () => (++loads === 1 ? Promise.reject(new Error('module missing')) : CHECKS.env()) },
+      concurrency: 4,
+      log,
+      env: { PRESENT: '1' },
+    });
+    expect(await runner.run(envCheck('a', 'PRESENT'))).toMatchObject({ status: 'unknown', code: 'CHECK_ERROR', message: 'loading check kind "env": module missing' });
+    expect(await runner.run(envCheck('a', 'PRESENT'))).toMatchObject({ status: 'ok' });
+    expect(loads).toBe(2);
   });
 });
