@@ -24,6 +24,9 @@ import type { Store } from './store/store.ts';
 import type { Clock } from './engine/clock.ts';
 import { startEngine, type RunningEngine } from './engine/start-engine.ts';
 
+/** How long a closing collector waits for open connections before cutting them. */
+const CLOSE_GRACE_MS = 5_000;
+
 /** What a route group needs from the running collector. */
 export interface CollectorContext {
   config: CollectorConfig;
@@ -184,7 +187,13 @@ export async function startCollector(config: CollectorConfig, log: Logger, opts:
         await commands.close();
         await control.close();
         await webhook?.close();
+        // Idle keep-alive connections are closed at once; one that still looks busy (a client that sent half a
+        // request, or never read its answer) would hold the close for the request or keep-alive timeout, past the
+        // pod's termination grace, so whatever is left after a few seconds is cut. In-flight heartbeats are
+        // answered well within that.
+        const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
         await app.close();
+        clearTimeout(cut);
         await committer.close();
         await engine?.stop();
         await diagnosis.close();
