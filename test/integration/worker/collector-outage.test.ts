@@ -1,16 +1,23 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type TestContext } from 'vitest';
 import { HeartbeatReceiver } from '../../helpers/heartbeat-receiver.ts';
 import { startWorker, type WorkerProcess } from '../../helpers/worker-process.ts';
 
-let worker: WorkerProcess | undefined;
-let receiver: HeartbeatReceiver | undefined;
-afterEach(async () => {
-  await worker?.cleanup();
-  await receiver?.stop();
-});
+/**
+ * A receiver and a worker beating to it, both stopped when the test ends. Concurrent tests must register the
+ * cleanup on their own context: the global hook cannot tell which running test it belongs to.
+ */
+async function setUp(onTestFinished: TestContext['onTestFinished'], spool: Record<string, unknown>): Promise<{ r: HeartbeatReceiver; worker: WorkerProcess }> {
+  const r = await HeartbeatReceiver.start();
+  const worker = startWorker(config(r.url, spool));
+  onTestFinished(async () => {
+    await worker.cleanup();
+    await r.stop();
+  });
+  return { r, worker };
+}
 
 function config(url: string, spool: Record<string, unknown>) {
   return (dir: string) => ({
@@ -24,11 +31,10 @@ function config(url: string, spool: Record<string, unknown>) {
   });
 }
 
-describe('worker heartbeats across a collector outage', () => {
-  it('delivers every seq exactly once and in order after the collector was down for 60 s', async () => {
-    receiver = await HeartbeatReceiver.start();
-    worker = startWorker(config(receiver.url, {}));
-    const r = receiver;
+// The two cases mostly wait (a minute-long outage each, one beat a second), so they run side by side.
+describe.concurrent('worker heartbeats across a collector outage', () => {
+  it('delivers every seq exactly once and in order after the collector was down for 60 s', async ({ expect, onTestFinished }) => {
+    const { r } = await setUp(onTestFinished, {});
     await r.waitFor(() => r.unique().length >= 3, 30_000, 'first heartbeats');
     await r.stop();
     const lastBefore = Math.max(...r.unique().map((h) => h.seq));
@@ -47,10 +53,8 @@ describe('worker heartbeats across a collector outage', () => {
     expect(r.requests.some((q) => q.batch)).toBe(true);
   }, 300_000);
 
-  it('keeps the spool under its byte cap while the collector is down and counts exactly what it lost in dropped', async () => {
-    receiver = await HeartbeatReceiver.start();
-    worker = startWorker(config(receiver.url, { maxBytes: '8Ki', segmentBytes: '4Ki' }));
-    const r = receiver;
+  it('keeps the spool under its byte cap while the collector is down and counts exactly what it lost in dropped', async ({ expect, onTestFinished }) => {
+    const { r, worker } = await setUp(onTestFinished, { maxBytes: '8Ki', segmentBytes: '4Ki' });
     await r.waitFor(() => r.unique().length >= 2, 30_000, 'first heartbeats');
     await r.stop();
     const spoolDir = join(worker.dir, 'spool');
