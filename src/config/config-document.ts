@@ -30,3 +30,17 @@ export function configDocument(doc: unknown, file: string): ConfigDocument {
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new PodpulseError('PODPULSE_ERR_CONFIG_READ', `config file ${file} must hold a mapping at the top level`);
   return doc as ConfigDocument;
 }
+
+/**
+ * A config document from YAML text. The caller passes the parser: the synchronous reader imports it statically,
+ * the agent's reader only when a file is not JSON.
+ */
+export function yamlDocument(parse: typeof import('yaml').parse, text: string, file: string): ConfigDocument {
+  let doc: unknown;
+  try {
+    doc = parse(text, YAML_OPTIONS) as unknown;
+  } catch (err) {
+    throw notYamlError(file, err);
+  }
+  return configDocument(doc, file);
+}

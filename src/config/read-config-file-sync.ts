@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { configDocument, notYamlError, unreadableError, YAML_OPTIONS, type ConfigDocument } from './config-document.ts';
+import { unreadableError, yamlDocument, type ConfigDocument } from './config-document.ts';
 
 /**
  * Reads a YAML or JSON file synchronously; an empty file is an empty config. For the collector's side files (token
@@ -14,11 +14,5 @@ export function readConfigFileSync(file: string): ConfigDocument {
   } catch (err) {
     throw unreadableError(file, err);
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, YAML_OPTIONS) as unknown;
-  } catch (err) {
-    throw notYamlError(file, err);
-  }
-  return configDocument(doc, file);
+  return yamlDocument(parseYaml, text, file);
 }
