@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type * as z from 'zod/mini';
-import { discardBody, httpRequest, readBody } from '../src/agent/http-request.ts';
+import { discardBody, httpRequest, readBody, REDIRECT_STATUSES } from '../src/agent/http-request.ts';
 import { HttpSpec } from '../src/protocol/checks/network-specs.ts';
 import type { ReasonCode } from '../src/protocol/codes.ts';
 import { ms } from '../src/units.ts';
@@ -14,7 +14,6 @@ import { isTlsErrorCode } from './tls-error-code.ts';
 
 type Spec = z.output<typeof HttpSpec>;
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EPIPE']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT']);
 /** Credentials are not carried to another origin on a redirect (as browsers and fetch do). */
@@ -58,7 +57,7 @@ async function exchange(spec: Spec, signal: AbortSignal): Promise<Outcome> {
     const res = await httpRequest({ url, method, headers, body, signal, rejectUnauthorized: spec.tlsVerify });
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
-    if (REDIRECTS.has(status) && location !== undefined && spec.redirects !== 'none') {
+    if (REDIRECT_STATUSES.has(status) && location !== undefined && spec.redirects !== 'none') {
       await discardBody(res, REDIRECT_BODY_LIMIT).catch(() => undefined);
       const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
       const to = boundedText(location, 200);

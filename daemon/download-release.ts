@@ -2,11 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CollectorClient } from '../src/agent/collector-client.ts';
-import { httpRequest } from '../src/agent/http-request.ts';
+import { httpRequest, REDIRECT_STATUSES } from '../src/agent/http-request.ts';
 
 /** Redirects followed from a release URL outside the collector (an object store's signed URL, a CDN). */
 const MAX_REDIRECTS = 5;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export interface DownloadOptions {
   url: string;
@@ -54,7 +53,7 @@ export async function downloadRelease(opts: DownloadOptions): Promise<Downloaded
         for (let hops = 0; ; hops++) {
           const res = await httpRequest({ url, method: 'GET', signal });
           const location = res.headers.location;
-          if (REDIRECTS.has(res.statusCode ?? 0) && location !== undefined && hops < MAX_REDIRECTS) {
+          if (REDIRECT_STATUSES.has(res.statusCode ?? 0) && location !== undefined && hops < MAX_REDIRECTS) {
             res.destroy();
             url = new URL(location, url);
             continue;

@@ -13,6 +13,9 @@ export function httpModule(protocol: string): typeof import('node:http') {
   throw new TypeError(`not an http(s) URL protocol: ${protocol}`);
 }
 
+/** Statuses that send the client to `Location`. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
 export interface HttpRequestOptions {
   url: URL;
   method: string;

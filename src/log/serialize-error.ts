@@ -32,26 +32,17 @@ export function serializeError(err: Error, seen: Set<Error> = new Set()): Serial
   return out;
 }
 
-function causeOf(err: Error): Error | undefined {
-  return err.cause instanceof Error ? err.cause : undefined;
+/** The error and its causes, outermost first; a cause seen before ends the chain (a cycle). */
+function causeChain(err: Error): Error[] {
+  const chain: Error[] = [];
+  for (let e: Error | undefined = err; e && !chain.includes(e); e = e.cause instanceof Error ? e.cause : undefined) chain.push(e);
+  return chain;
 }
 
 function messageWithCauses(err: Error): string {
-  const parts: string[] = [];
-  const seen = new Set<Error>();
-  for (let e: Error | undefined = err; e && !seen.has(e); e = causeOf(e)) {
-    seen.add(e);
-    if (e.message) parts.push(e.message);
-  }
-  return parts.join(': ');
+  return causeChain(err).map((e) => e.message).filter(Boolean).join(': ');
 }
 
 function stackWithCauses(err: Error): string {
-  const parts: string[] = [];
-  const seen = new Set<Error>();
-  for (let e: Error | undefined = err; e && !seen.has(e); e = causeOf(e)) {
-    seen.add(e);
-    parts.push(e.stack ?? `${e.name}: ${e.message}`);
-  }
-  return parts.join('\ncaused by: ');
+  return causeChain(err).map((e) => e.stack ?? `${e.name}: ${e.message}`).join('\ncaused by: ');
 }

@@ -21,7 +21,7 @@ const statusMatcher = z.union([
   z.enum(['1xx', '2xx', '3xx', '4xx', '5xx']),
 ], { error: (iss) => `must be a status code 100-599 or a class 1xx-5xx, got ${describeValue(iss.input)}` });
 
-/** `http`: one request with undici; status, body and latency assertions. */
+/** `http`: one request through `node:http(s)` (ADR 0008); status, body and latency assertions. */
 export const HttpSpec = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).check(z.maxLength(2048)),
   method: z._default(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']), 'GET'),
