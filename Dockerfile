@@ -1,5 +1,5 @@
 # One image for the sidecar (daemon + worker) and the collector.
-#   collector: the default command (see manifests/base/deployment.yaml)
+#   collector: the default command (see manifests/base/deployment.yaml; its node flag is collector/node-flags.ts)
 #   sidecar:   /usr/bin/tini -s -- /opt/podpulse/bin/podpulse-sidecar (set by the injection webhook)
 # The bundles are self-contained (esbuild), so the runtime stage carries no node_modules and no npm. It runs as
 # uid 65532 and writes nothing outside its mounted volumes, so it works with a read-only root filesystem.
@@ -22,7 +22,9 @@ RUN apt-get update \
 WORKDIR /opt/podpulse
 COPY --from=build /src/dist/ ./dist/
 COPY --chmod=0755 docker/podpulse-sidecar ./bin/podpulse-sidecar
+# The collector's V8 code cache (collector/node-flags.ts): the Deployment points NODE_COMPILE_CACHE here.
+RUN NODE_COMPILE_CACHE=/opt/podpulse/compile-cache node --max-semi-space-size=8 /opt/podpulse/dist/collector.mjs --check-config
 ENV NODE_ENV=production
 USER 65532:65532
 ENTRYPOINT ["/usr/bin/tini", "--", "node"]
-CMD ["/opt/podpulse/dist/collector.mjs"]
+CMD ["--max-semi-space-size=8", "/opt/podpulse/dist/collector.mjs"]

@@ -3,10 +3,12 @@
 // Baseline: RSS of the same collector idle, before the fleet, in the same run. Bar: <= 200 MB. `--smoke` runs
 // 1,000 instances for a few seconds.
 //
-// `--collector FILE` measures another build of the collector (an A/B of a change).
+// The collector runs as the image and the Deployment run it: with the node flags of collector/node-flags.ts and a
+// V8 code cache made beforehand by one `--check-config` run (NODE_COMPILE_CACHE); `--cold` runs it without the
+// cache. `--collector FILE` measures another build of the collector (an A/B of a change).
 //
-//   node build.mjs && node bench/collector-memory.ts [--smoke] [--seconds 45] [--collector dist/collector.mjs]
-import { spawn, type ChildProcess } from 'node:child_process';
+//   node build.mjs && node bench/collector-memory.ts [--smoke] [--seconds 45] [--cold] [--collector dist/collector.mjs]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { memoryKb } from './proc-stats.ts';
+import { COLLECTOR_NODE_FLAGS } from '../collector/node-flags.ts';
 
 /** RSS split as the kernel counts it: anonymous (heaps, stacks) and file-backed (the mmap'd SQLite file, code). */
 function rssSplitKb(pid: number): { anon: number; file: number } {
@@ -22,7 +25,7 @@ function rssSplitKb(pid: number): { anon: number; file: number } {
   return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, seconds: { type: 'string' }, collector: { type: 'string' } } });
+const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, seconds: { type: 'string' }, collector: { type: 'string' }, cold: { type: 'boolean' } } });
 const smoke = values.smoke ?? false;
 const INSTANCES = smoke ? 1_000 : 10_000;
 const INTERVAL_MS = smoke ? 2_000 : 10_000;
@@ -30,9 +33,19 @@ const INTERVAL_MS = smoke ? 2_000 : 10_000;
 const SECONDS = Number(values.seconds ?? (smoke ? 5 : 45));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function startCollector(dbPath: string): Promise<{ proc: ChildProcess; url: string }> {
-  const env = { ...process.env, PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', PODPULSE_LOG_LEVEL: 'info', PODPULSE_STORE_PATH: dbPath };
-  const proc = spawn(process.execPath, [values.collector ?? join(root, 'dist/collector.mjs'), '--insecure-no-auth'], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
+const bundle = values.collector ?? join(root, 'dist/collector.mjs');
+
+/** A code cache for the bundle, made as the Dockerfile makes the image's; undefined with --cold. */
+function compileCache(dir: string): string | undefined {
+  if (values.cold) return undefined;
+  const cache = join(dir, 'compile-cache');
+  execFileSync(process.execPath, [...COLLECTOR_NODE_FLAGS, bundle, '--check-config'], { cwd: root, env: { ...process.env, NODE_COMPILE_CACHE: cache }, stdio: 'ignore' });
+  return cache;
+}
+
+function startCollector(dbPath: string, cache: string | undefined): Promise<{ proc: ChildProcess; url: string }> {
+  const env = { ...process.env, PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', PODPULSE_LOG_LEVEL: 'info', PODPULSE_STORE_PATH: dbPath, ...(cache ? { NODE_COMPILE_CACHE: cache } : {}) };
+  const proc = spawn(process.execPath, [...COLLECTOR_NODE_FLAGS, bundle, '--insecure-no-auth'], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (c: Buffer) => {
@@ -51,13 +64,14 @@ function startCollector(dbPath: string): Promise<{ proc: ChildProcess; url: stri
 
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
 const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-mem-'));
-const s = await startCollector(join(dir, 'podpulse.db'));
+const cache = compileCache(dir);
+const s = await startCollector(join(dir, 'podpulse.db'), cache);
 const pid = s.proc.pid!;
 try {
   await new Promise((r) => setTimeout(r, 3000));
   const idle = memoryKb(pid).rssKb;
   const idleSplit = rssSplitKb(pid);
-  console.log(`collector memory benchmark${smoke ? ' (smoke)' : ''}: ${INSTANCES} instances beating every ${INTERVAL_MS / 1000} s for ${SECONDS} s, SQLite, diagnosis on`);
+  console.log(`collector memory benchmark${smoke ? ' (smoke)' : ''}: ${INSTANCES} instances beating every ${INTERVAL_MS / 1000} s for ${SECONDS} s, SQLite, diagnosis on, node ${[...COLLECTOR_NODE_FLAGS].join(' ')}, ${cache ? 'warm code cache' : 'no code cache (--cold)'}`);
   console.log(`  idle collector RSS (baseline)  ${mb(idle)} (anonymous ${mb(idleSplit.anon)}, file-backed ${mb(idleSplit.file)})`);
   const load = spawn(process.execPath, [join(root, 'bench/fleet-load.ts'), s.url, String(INSTANCES), String(INTERVAL_MS), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';

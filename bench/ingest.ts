@@ -3,12 +3,14 @@
 // generator (bench/load.ts, autocannon) are separate processes. `--smoke` runs a few seconds per target.
 //
 //   node bench/ingest.ts [--smoke] [--duration 15] [--connections 32] [--only sqlite|postgres] [--source]
-//                        [--cpu-prof DIR] [--config FILE]
+//                        [--cpu-prof DIR] [--config FILE] [--bundle FILE]
+//                        [--node-flags="--flag …"]
 //
 // --only measures one store (still between two bare runs); --source runs collector/main.ts instead of the bundle in
 // dist/; --cpu-prof writes a V8 CPU profile of each collector run into DIR (open it in Chrome DevTools, or print its
 // top self-time frames with `node bench/cpu-profile-top.ts FILE`); --config passes a collector config file (e.g. to
-// compare limits.commitDelay settings).
+// compare limits.commitDelay settings); --bundle runs another collector bundle (an A/B against a saved build);
+// --node-flags replaces the node flags the collector is deployed with (collector/node-flags.ts; empty: none).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { COLLECTOR_NODE_FLAGS } from '../collector/node-flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +31,8 @@ const { values } = parseArgs({
     source: { type: 'boolean' },
     'cpu-prof': { type: 'string' },
     config: { type: 'string' },
+    bundle: { type: 'string' },
+    'node-flags': { type: 'string' },
   },
 });
 if (values.only !== undefined && values.only !== 'sqlite' && values.only !== 'postgres') throw new Error(`--only: expected sqlite or postgres, got ${values.only}`);
@@ -79,7 +84,8 @@ async function measure(name: string, args: string[], env: Record<string, string>
 }
 
 const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
-const collector = [...profile, join(root, values.source ? 'collector/main.ts' : 'dist/collector.mjs'), '--insecure-no-auth', ...(values.config ? ['--config', values.config] : [])];
+const nodeFlags = values['node-flags'] !== undefined ? values['node-flags'].split(' ').filter(Boolean) : [...COLLECTOR_NODE_FLAGS];
+const collector = [...nodeFlags, ...profile, values.bundle ?? join(root, values.source ? 'collector/main.ts' : 'dist/collector.mjs'), '--insecure-no-auth', ...(values.config ? ['--config', values.config] : [])];
 const quiet = { PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', PODPULSE_LOG_LEVEL: 'info' };
 const dir = mkdtempSync(join(tmpdir(), 'podpulse-bench-'));
 console.log(`ingest benchmark: ${duration}s per target, ${connections} connections, one heartbeat per request, load from a separate process`);

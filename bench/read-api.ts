@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedHistory } from './seed-history.ts';
+import { COLLECTOR_NODE_FLAGS } from '../collector/node-flags.ts';
 
 const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, duration: { type: 'string' }, connections: { type: 'string' }, db: { type: 'string' } } });
 const smoke = values.smoke ?? false;
@@ -28,7 +29,7 @@ interface Load { rps: number; total: number; p50: number; p99: number; max: numb
 
 function startCollector(dbPath: string): Promise<{ proc: ChildProcess; url: string }> {
   const env = { ...process.env, PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', PODPULSE_LOG_LEVEL: 'info', PODPULSE_STORE_PATH: dbPath };
-  const proc = spawn(process.execPath, [join(root, 'dist/collector.mjs'), '--insecure-no-auth'], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [...COLLECTOR_NODE_FLAGS, join(root, 'dist/collector.mjs'), '--insecure-no-auth'], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout.on('data', (c: Buffer) => {

@@ -1,5 +1,6 @@
 import type { Heartbeat } from '../../src/protocol/heartbeat.ts';
 import type { IngestPlan } from './ingest-plan.ts';
+import { pgArray } from './pg-array.ts';
 
 /**
  * Dedup and the state planning reads, in one statement: the heartbeats not seen before (RETURNING of the dedup
@@ -95,21 +96,21 @@ export function writeValues(plan: IngestPlan, versions: (podUid: string) => numb
   const upserted = new Set(C.map((x) => `${x.podUid}|${x.checkId}`));
   const D = plan.checkDeletes.filter((d) => !upserted.has(`${d.podUid}|${d.checkId}`));
   return [
-    I.map((i) => i.podUid), I.map((i) => i.namespace), I.map((i) => i.pod), I.map((i) => i.node), I.map((i) => i.app), I.map((i) => i.tenant),
-    I.map((i) => i.podIp), I.map((i) => JSON.stringify(i.agent)), I.map((i) => i.bootId), I.map((i) => i.lastSeq), I.map((i) => i.intervalMs),
-    I.map((i) => i.dropped), I.map((i) => i.firstSeen), I.map((i) => i.lastSeen), I.map((i) => i.lastSentAt), I.map((i) => i.status), I.map((i) => i.statusSince),
-    I.map((i) => versions(i.podUid)),
-    D.map((d) => d.podUid), D.map((d) => d.checkId),
-    C.map((x) => x.podUid), C.map((x) => x.checkId), C.map((x) => x.kind), C.map((x) => x.status), C.map((x) => x.code), C.map((x) => x.message), C.map((x) => x.since),
-    T.map((t) => t.podUid), T.map((t) => t.checkId), T.map((t) => t.at), T.map((t) => t.from), T.map((t) => t.to), T.map((t) => t.code),
-    R.map((r) => r.podUid), R.map((r) => r.minute), R.map((r) => r.okMs), R.map((r) => r.degradedMs), R.map((r) => r.failingMs), R.map((r) => r.unknownMs),
-    A.map((r) => r.namespace), A.map((r) => r.app), A.map((r) => r.minute), A.map((r) => r.okMs), A.map((r) => r.degradedMs), A.map((r) => r.failingMs), A.map((r) => r.unknownMs),
+    pgArray(I, (i) => i.podUid), pgArray(I, (i) => i.namespace), pgArray(I, (i) => i.pod), pgArray(I, (i) => i.node), pgArray(I, (i) => i.app), pgArray(I, (i) => i.tenant),
+    pgArray(I, (i) => i.podIp), pgArray(I, (i) => JSON.stringify(i.agent)), pgArray(I, (i) => i.bootId), pgArray(I, (i) => i.lastSeq), pgArray(I, (i) => i.intervalMs),
+    pgArray(I, (i) => i.dropped), pgArray(I, (i) => i.firstSeen), pgArray(I, (i) => i.lastSeen), pgArray(I, (i) => i.lastSentAt), pgArray(I, (i) => i.status), pgArray(I, (i) => i.statusSince),
+    pgArray(I, (i) => versions(i.podUid)),
+    pgArray(D, (d) => d.podUid), pgArray(D, (d) => d.checkId),
+    pgArray(C, (x) => x.podUid), pgArray(C, (x) => x.checkId), pgArray(C, (x) => x.kind), pgArray(C, (x) => x.status), pgArray(C, (x) => x.code), pgArray(C, (x) => x.message), pgArray(C, (x) => x.since),
+    pgArray(T, (t) => t.podUid), pgArray(T, (t) => t.checkId), pgArray(T, (t) => t.at), pgArray(T, (t) => t.from), pgArray(T, (t) => t.to), pgArray(T, (t) => t.code),
+    pgArray(R, (r) => r.podUid), pgArray(R, (r) => r.minute), pgArray(R, (r) => r.okMs), pgArray(R, (r) => r.degradedMs), pgArray(R, (r) => r.failingMs), pgArray(R, (r) => r.unknownMs),
+    pgArray(A, (r) => r.namespace), pgArray(A, (r) => r.app), pgArray(A, (r) => r.minute), pgArray(A, (r) => r.okMs), pgArray(A, (r) => r.degradedMs), pgArray(A, (r) => r.failingMs), pgArray(A, (r) => r.unknownMs),
   ];
 }
 
 /** $47..$50 of the checked statement. */
 export function dedupValues(sorted: readonly Heartbeat[], receivedAt: number): unknown[] {
-  return [sorted.map((h) => h.instance.podUid), sorted.map((h) => h.bootId), sorted.map((h) => h.seq), receivedAt];
+  return [pgArray(sorted, (h) => h.instance.podUid), pgArray(sorted, (h) => h.bootId), pgArray(sorted, (h) => h.seq), receivedAt];
 }
 
 /** Sorts a plan's arrays into one global key order, so statements that overlap lock rows in the same order. */

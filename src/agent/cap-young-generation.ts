@@ -9,7 +9,12 @@
  * serializer, worker_threads) are about 0.4 MB of private memory (docs/worker-footprint.md).
  */
 export function capYoungGeneration(): void {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (flags.some((f) => f.startsWith('--max-semi-space-size') || f.startsWith('--max_semi_space_size'))) return;
+  if (startedWithSemiSpaceCap()) return;
   process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+/** Whether the process was started with --max-semi-space-size (on its command line or in NODE_OPTIONS). */
+export function startedWithSemiSpaceCap(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return flags.some((f) => f.startsWith('--max-semi-space-size') || f.startsWith('--max_semi_space_size'));
 }

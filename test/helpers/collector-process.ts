@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { COLLECTOR_NODE_FLAGS } from '../../collector/node-flags.ts';
 
 export const COLLECTOR_BIN = fileURLToPath(new URL('../../dist/collector.mjs', import.meta.url));
 
@@ -12,9 +13,9 @@ export interface CollectorProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns the built collector (dist/collector.mjs) and resolves once it logged its listening URL. */
+/** Spawns the built collector (dist/collector.mjs) as deployed (its node flags) and resolves once it logged its listening URL. */
 export function spawnCollector(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CollectorProcess> {
-  const proc = spawn(process.execPath, [COLLECTOR_BIN, ...args], {
+  const proc = spawn(process.execPath, [...COLLECTOR_NODE_FLAGS, COLLECTOR_BIN, ...args], {
     env: { ...process.env, PODPULSE_LISTEN_HOST: '127.0.0.1', PODPULSE_LISTEN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SIDECAR_COMMAND, SIDECAR_UID } from '../../../collector/webhook/sidecar-spec.ts';
 import { CollectorConfig } from '../../../collector/config.ts';
+import { COLLECTOR_COMPILE_CACHE, COLLECTOR_NODE_FLAGS } from '../../../collector/node-flags.ts';
 import { find, kustomize } from '../../unit/webhook/manifest-build.ts';
 import { devManifests, E2E_IMAGE } from './e2e-manifests.ts';
 
@@ -90,13 +91,33 @@ describe('Dockerfile', () => {
       if (p === '/opt/podpulse/bin/podpulse-sidecar') return copies.some((c) => c.at(-1) === './bin/podpulse-sidecar' && c[0] === 'docker/podpulse-sidecar');
       return false;
     };
-    expect(inImage(json(last('CMD'))[0]!)).toBe(true);
+    expect(inImage(json(last('CMD')).at(-1)!)).toBe(true);
     expect(inImage(SIDECAR_COMMAND[3])).toBe(true);
     expect(SIDECAR_COMMAND[0]).toBe(json(last('ENTRYPOINT'))[0]);
     const dep = find<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(kustomize('base'), 'Deployment', 'podpulse-collector');
-    expect(inImage(dep.spec.template.spec.containers[0]!.args[0]!)).toBe(true);
+    expect(inImage(dep.spec.template.spec.containers[0]!.args[COLLECTOR_NODE_FLAGS.length]!)).toBe(true);
     // The daemon forks the worker from beside itself.
     expect(existsSync(`${root}dist/worker.mjs`)).toBe(true);
+  });
+
+  it('the image, the manifests and npm start run the collector with the node flags of collector/node-flags.ts', () => {
+    const flags = [...COLLECTOR_NODE_FLAGS];
+    expect(flags.length).toBeGreaterThan(0);
+    expect(json(last('CMD'))).toEqual([...flags, '/opt/podpulse/dist/collector.mjs']);
+    const dep = find<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(kustomize('base'), 'Deployment', 'podpulse-collector');
+    expect(dep.spec.template.spec.containers[0]!.args.slice(0, flags.length + 1)).toEqual([...flags, '/opt/podpulse/dist/collector.mjs']);
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(start).toBe(`node ${flags.join(' ')} dist/collector.mjs --demo`);
+  });
+
+  it('makes the collector\'s code cache at build time, as the Deployment runs it, and the Deployment reads it', () => {
+    const warm = final.steps.filter((s) => s.op === 'RUN').map((s) => s.args).find((a) => a.includes('NODE_COMPILE_CACHE='));
+    expect(warm).toBe(`NODE_COMPILE_CACHE=${COLLECTOR_COMPILE_CACHE} node ${COLLECTOR_NODE_FLAGS.join(' ')} /opt/podpulse/dist/collector.mjs --check-config`);
+    // Made after the bundle is in place, or it would cache nothing.
+    const steps = final.steps.map((s) => s.args);
+    expect(steps.findIndex((a) => a === warm)).toBeGreaterThan(steps.findIndex((a) => a.includes('/src/dist/')));
+    const dep = find<{ spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }>(kustomize('base'), 'Deployment', 'podpulse-collector');
+    expect(dep.spec.template.spec.containers[0]!.env).toContainEqual({ name: 'NODE_COMPILE_CACHE', value: COLLECTOR_COMPILE_CACHE });
   });
 
   it('the k3s end-to-end manifests run the locally built image everywhere, never pulled', () => {
@@ -135,6 +156,17 @@ describe('the image layout, run from a copy without node_modules', () => {
     expect(readFileSync(join(dir, 'state/daemon.yaml'), 'utf8')).toBe(`${daemonYaml}\n`);
     // A broken inline config fails the check (the daemon would exit instead of running on defaults).
     await expect(run(join(dir, 'opt/podpulse/bin/podpulse-sidecar'), ['--check-config'], { env: { ...env, PODPULSE_DAEMON_CONFIG: 'commands: { allowlist: 7 }' }, timeout: 30_000 })).rejects.toMatchObject({ code: 1 });
+  });
+
+  it('the collector starts from the code cache the build step makes', async () => {
+    const dir = imageRoot();
+    const bundle = join(dir, 'opt/podpulse/dist/collector.mjs');
+    const cache = join(dir, 'compile-cache');
+    const env = { PATH: process.env.PATH!, NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+    await run(process.execPath, [...COLLECTOR_NODE_FLAGS, bundle, '--check-config'], { cwd: dir, env, timeout: 30_000 });
+    const r = await run(process.execPath, [...COLLECTOR_NODE_FLAGS, bundle, '--check-config'], { cwd: dir, env, timeout: 30_000 });
+    expect(r.stdout).toMatch(/config OK/);
+    expect(r.stderr).toMatch(/V8 code cache for ESM \S*collector\.mjs was accepted/);
   });
 
   it('the collector bundle validates the manifests\' collector config on its own', async () => {

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { sendError } from '../../../collector/api/http-error.ts';
-import { toHttpError } from '../../../collector/api/heartbeats-route.ts';
+import { sendError, toHttpError } from '../../../collector/api/http-error.ts';
 import { OperatorAuth } from '../../../collector/auth/operator-auth.ts';
 
 const VIEWER = 'viewer-token-0123456789';

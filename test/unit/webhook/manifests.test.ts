@@ -109,7 +109,7 @@ describe('manifests', () => {
       const v = m && pod.volumes!.find((x) => x.name === m.name);
       return v?.configMap ? { configMap: v.configMap.name, key: file.slice(m!.mountPath.length + 1) } : undefined;
     };
-    expect(mountOf(c.args![2]!)).toEqual({ configMap: 'podpulse-collector', key: 'collector.yaml' });
+    expect(mountOf(c.args![c.args!.indexOf('--config') + 1]!)).toEqual({ configMap: 'podpulse-collector', key: 'collector.yaml' });
     expect(mountOf(collector.webhook.injection.daemonConfigFile!)).toEqual({ configMap: 'podpulse-agent', key: 'daemon.yaml' });
     expect(mountOf(collector.commands.templatesFile!)).toEqual({ configMap: 'podpulse-command-templates', key: 'templates.yaml' });
     expect(collector.store.path.startsWith(`${c.volumeMounts!.find((m) => m.name === 'data')!.mountPath}/`)).toBe(true);
