@@ -28,16 +28,17 @@ export interface Authenticator {
 
 /** Why `instance` is not covered by `identity` (the first mismatching field), or undefined when it is. */
 export function instanceMismatch(identity: AgentIdentity, instance: Instance): string | undefined {
-  const fields = [
-    ['namespace', identity.namespace, instance.namespace],
-    ['app', identity.app, instance.app],
-    ['pod', identity.pod, instance.pod],
-    ['podUid', identity.podUid, instance.podUid.toLowerCase()],
-  ] as const;
-  for (const [field, bound, got] of fields) {
-    if (bound !== undefined && bound !== got) return `instance.${field} ${JSON.stringify(got)} is not the token's ${field} ${JSON.stringify(bound)}`;
-  }
-  return undefined;
+  // Checked once per heartbeat, so without building a table of the fields first.
+  return (
+    mismatch('namespace', identity.namespace, instance.namespace) ??
+    mismatch('app', identity.app, instance.app) ??
+    mismatch('pod', identity.pod, instance.pod) ??
+    (identity.podUid === undefined ? undefined : mismatch('podUid', identity.podUid, instance.podUid.toLowerCase()))
+  );
+}
+
+function mismatch(field: string, bound: string | undefined, got: string | undefined): string | undefined {
+  return bound !== undefined && bound !== got ? `instance.${field} ${JSON.stringify(got)} is not the token's ${field} ${JSON.stringify(bound)}` : undefined;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
