@@ -3,7 +3,7 @@
 // in the same run, combined CPU (% of one core, utime+stime), the worker swap time after download, and the breaker's
 // trip latency in samples for a leaking worker. `node bench/daemon-footprint.ts` (60 s) or `--smoke` (5 s). The daemon
 // itself is started with the same allocator env and node flags it gives the worker (as the sidecar container should
-// run it) unless `--bare`.
+// run it) unless `--bare`; PP_DAEMON_FLAGS replaces those node flags (an A/B against an older build's flags).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ const smoke = process.argv.includes('--smoke');
 const bare = process.argv.includes('--bare');
 const WINDOW_MS = smoke ? 5_000 : 60_000;
 const WARMUP_MS = smoke ? 3_000 : 12_000;
+const DAEMON_FLAGS = bare ? [] : process.env.PP_DAEMON_FLAGS !== undefined ? process.env.PP_DAEMON_FLAGS.split(' ').filter(Boolean) : WORKER_NODE_FLAGS;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function main(): Promise<void> {
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
       }),
       where,
       { PODPULSE_LOG_LEVEL: 'info', ...(bare ? {} : WORKER_ENV) },
-      bare ? [] : WORKER_NODE_FLAGS,
+      DAEMON_FLAGS,
     );
     runs.push(d);
     const ready = await collector.waitFor(() => collector.workerBeats().find((b) => (b.body.checks as unknown[] | undefined)?.length === 14), 60_000, 'a worker beat with 14 checks');
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     const pairPss = mb('daemon') + mb('worker');
     const idlePss = mb('idleA') + mb('idleB');
     const pairCpu = cpu('daemon') + cpu('worker');
-    console.log(`daemon + worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}; daemon ${bare ? 'started bare' : `started with ${WORKER_NODE_FLAGS.join(' ')} ${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`}`);
+    console.log(`daemon + worker footprint over ${WINDOW_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), node ${process.version}; daemon ${bare ? 'started bare' : `started with ${DAEMON_FLAGS.join(' ')} ${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`}`);
     console.log(`${'process'.padEnd(30)} ${'CPU %'.padStart(8)} ${'Pss MB'.padStart(8)}`);
     for (const k of Object.keys(pids) as (keyof typeof pids)[]) console.log(`${k.padEnd(30)} ${cpu(k).toFixed(3).padStart(8)} ${mb(k).toFixed(1).padStart(8)}`);
     console.log(`${'daemon + worker'.padEnd(30)} ${pairCpu.toFixed(3).padStart(8)} ${pairPss.toFixed(1).padStart(8)}`);

@@ -5,7 +5,7 @@
 // node flags and environment the daemon forks it with (daemon/worker-footprint.ts) unless `--bare`; PP_WORKER_FLAGS
 // adds node flags and PP_WORKER_ENV adds environment variables (space-separated K=V) to the worker only.
 // `--kinds=http,tcp,disk` runs only the checks of those kinds (a typical pod has 3-5); PP_WORKER_BUNDLE runs another
-// build of the worker (a saved dist/worker.mjs) for a same-run A/B.
+// build of the worker (a saved dist/worker.mjs) for a same-run A/B. The worker runs with a pod's identity env.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,16 @@ const KINDS = process.argv.find((a) => a.startsWith('--kinds='))?.slice('--kinds
 const BUNDLE = process.env.PP_WORKER_BUNDLE ?? join(ROOT, 'dist/worker.mjs');
 
 interface Figures { cpuPercent: number; pssAnonMb: number; ussMb: number; rssMb: number }
+
+/**
+ * The identity of a pod as a cloud cluster names it (long node name, hashed pod name, tenant set): the downward-API
+ * env the webhook gives the worker. Without it the worker derives a local identity (hashing with node:crypto),
+ * which a worker in a pod never does.
+ */
+const POD_ENV = {
+  POD_NAME: 'checkout-api-7f9c6d5b8-x2k4q', POD_NAMESPACE: 'payments-prod', POD_UID: '3f2b8c1e-9a4d-4e6f-b7c2-1d5e8f9a0b3c',
+  NODE_NAME: 'ip-10-42-17-203.eu-west-1.compute.internal', POD_IP: '10.42.17.88', PODPULSE_APP: 'checkout-api', PODPULSE_TENANT: 'payments',
+};
 
 /** Samples both processes over the same window so machine noise hits them alike. */
 async function measure(pids: Record<string, number>): Promise<Record<string, Figures>> {
@@ -77,7 +87,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(dir, 'worker.yaml'), JSON.stringify(config));
   const children: ChildProcess[] = [
-    spawn(process.execPath, [...workerFlags(), BUNDLE, '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...workerEnv() } }),
+    spawn(process.execPath, [...workerFlags(), BUNDLE, '--config', join(dir, 'worker.yaml')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...POD_ENV, ...workerEnv() } }),
     spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }),
   ];
   try {
@@ -100,12 +110,7 @@ async function main(): Promise<void> {
       const statuses = last.checks.map((c) => `${c.id}:${c.status}${c.status === 'ok' ? '' : `(${c.code})`}`).join(' ');
       console.log(`last heartbeat: ${last.checks.length} checks, ${lastRequest.wireBytes} bytes on the wire (${lastRequest.headers['content-encoding'] ?? 'identity'}); ${statuses}`);
     }
-    // The identity of a pod as a cloud cluster names it (long node name, hashed pod name, tenant set).
-    const cloud = {
-      POD_NAME: 'checkout-api-7f9c6d5b8-x2k4q', POD_NAMESPACE: 'payments-prod', POD_UID: '3f2b8c1e-9a4d-4e6f-b7c2-1d5e8f9a0b3c',
-      NODE_NAME: 'ip-10-42-17-203.eu-west-1.compute.internal', POD_IP: '10.42.17.88', PODPULSE_APP: 'checkout-api', PODPULSE_TENANT: 'payments',
-    };
-    const builder = new HeartbeatBuilder({ instance: instanceFromEnv(cloud).instance, version: '0.1.0', configRevision: 'a1b2c3d4' });
+    const builder = new HeartbeatBuilder({ instance: instanceFromEnv(POD_ENV).instance, version: '0.1.0', configRevision: 'a1b2c3d4' });
     const hb = builder.build({ checks: CHECK_KINDS.map((kind) => ({ id: kind, kind, status: 'ok', code: 'OK', latencyMs: 3 })), intervalMs: 10_000, dropped: 0 });
     const json = JSON.stringify(hb);
     console.log(`heartbeat of 14 ok checks (full pod identity): ${json.length} bytes JSON, ${gzipSync(json).length} bytes gzip (bar 1024 bytes of JSON: ${json.length <= 1024 ? 'met' : 'MISSED'})`);

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { open, realpath, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type * as z from 'zod/mini';
+import { randomBytes } from '../src/agent/random-bytes.ts';
 import { DiskSpec } from '../src/protocol/checks/filesystem-specs.ts';
 import { parseBytes } from '../src/units.ts';
 import { fail, ok, unknown, warn, type CheckDefinition, type Outcome } from './check.ts';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode } from './error-code.ts';
@@ -23,17 +23,21 @@ export interface ProcessMatch {
 /** Reads at most this many processes at once, to bound open files and memory in a pod with many processes. */
 const CONCURRENCY = 16;
 const TASK_COMM_LEN = 15;
+/** PF_KTHREAD in the `flags` field of `<pid>/stat`: a kernel thread, which has no command line. */
+const PF_KTHREAD = 0x00200000;
 
 /**
  * Parses `/proc/<pid>/stat`. The name sits in parentheses and may itself hold spaces and parentheses (a process
- * can name itself anything), so it runs from the first `(` to the LAST `)`; the state follows that `)`.
+ * can name itself anything), so it runs from the first `(` to the LAST `)`; the state follows that `)`, and the
+ * flags are the seventh field after it.
  */
-export function parseProcStat(text: string): { comm: string; state: string } | undefined {
+export function parseProcStat(text: string): { comm: string; state: string; kernelThread: boolean } | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open || text[close + 1] !== ' ') return undefined;
   const state = text.charAt(close + 2);
-  return state ? { comm: text.slice(open + 1, close), state } : undefined;
+  const flags = Number(text.slice(close + 2).split(' ', 7)[6]);
+  return state ? { comm: text.slice(open + 1, close), state, kernelThread: (flags & PF_KTHREAD) !== 0 } : undefined;
 }
 
 /**
@@ -62,14 +66,16 @@ async function readProcess(procRoot: string, pid: number, signal: AbortSignal, n
     // version costs four threadpool round trips. That adds up in a shared PID namespace with many processes.
     // cmdline below does take that lock (a process stuck in a page fault on a hung mount blocks its readers), so
     // it stays asynchronous and under the runner's deadline.
-    stat = parseProcStat(readFileSync(path.join(dir, 'stat'), 'utf8'));
+    stat = parseProcStat(readStatSync(path.join(dir, 'stat')));
   } catch (err) {
     if (signal.aborted) throw err;
     return undefined; // gone, or not a process directory
   }
   if (!stat) return undefined;
   let argv: string[] = [];
-  if (!needsArgv(stat)) return { pid, comm: stat.comm, state: stat.state, argv };
+  // A kernel thread's command line is empty: no need to read it. A pod's PID namespace has none, but a probe that
+  // shares the node's (hostPID) sees dozens, most of the processes it scans.
+  if (stat.kernelThread || !needsArgv(stat)) return { pid, comm: stat.comm, state: stat.state, argv };
   try {
     const raw = await readSmallFile(path.join(dir, 'cmdline'));
     argv = raw.split('\0');
@@ -128,6 +134,26 @@ export async function findProcesses(procRoot: string, match: ProcessMatch, signa
   return { matches, all };
 }
 
+/** One buffer for every `<pid>/stat` read: the reads are synchronous, so no two ever use it at once. */
+const statBuffer = Buffer.alloc(4096);
+
+/**
+ * `<pid>/stat`'s text: open, one read, close. The kernel returns the whole line (a few hundred bytes) to one read.
+ * readFileSync would allocate a 64 KiB buffer for each (procfs reports size 0), and in a scan of a hundred processes
+ * that churn leaves the malloc heap fragmented and grown by more than a megabyte (docs/worker-footprint.md).
+ */
+function readStatSync(file: string): string {
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  // A line that fills the buffer (it cannot, short of a kernel change) is read again the ordinary way.
+  return n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : readFileSync(file, 'utf8');
+}
+
 /**
  * A small file's text: open, reads until EOF, close (no fstat, which /proc answers with size 0 anyway). Cheaper
  * than readFile for the many small /proc files of a scan.
@@ -136,11 +162,15 @@ async function readSmallFile(file: string): Promise<string> {
   const fh = await open(file, 'r');
   try {
     const chunks: Buffer[] = [];
+    // Small buffers come from Node's shared pool; a larger one only after a read filled its buffer, so the read
+    // that finds the end of a short command line does not allocate 16 KiB for nothing.
+    let size = 1024;
     for (;;) {
-      const buffer = Buffer.allocUnsafe(chunks.length === 0 ? 1024 : 16384);
+      const buffer = Buffer.allocUnsafe(size);
       const { bytesRead } = await fh.read({ buffer });
       if (bytesRead === 0) break;
       chunks.push(buffer.subarray(0, bytesRead));
+      if (bytesRead === size) size = 16384;
     }
     return Buffer.concat(chunks).toString('utf8');
   } finally {

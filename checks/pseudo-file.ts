@@ -47,7 +47,10 @@ async function readFrom(fh: FileHandle): Promise<string> {
   const chunks: Buffer[] = [];
   let position = 0;
   for (;;) {
-    const buffer = Buffer.allocUnsafe(position === 0 ? 4096 : 65536);
+    // The first read returns most such files whole; the read after it usually only finds the end, and a small
+    // buffer from Node's shared pool does for that. A fresh 64 KiB one every time (about ten per cgroup run) churns
+    // the malloc heap, which then stays grown (docs/worker-footprint.md). Larger reads only for a file that has more.
+    const buffer = Buffer.allocUnsafe(position === 0 ? 4096 : chunks.length === 1 ? 1024 : 65536);
     const { bytesRead } = await fh.read({ buffer, position });
     if (bytesRead === 0) break;
     chunks.push(buffer.subarray(0, bytesRead));

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { randomBytes } from '../src/agent/random-bytes.ts';
 
 /** Seconds from the NTP era (1900) to the Unix epoch. */
 const NTP_UNIX_DELTA = 2_208_988_800;

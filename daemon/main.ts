@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { printError, runProgram } from '../src/program.ts';
 import { DAEMON_ENV_MAP, DaemonConfig } from './config.ts';
@@ -12,6 +11,9 @@ import { capYoungGeneration } from '../src/agent/cap-young-generation.ts';
 if (process.argv[2] === 'health') {
   let values: { 'state-dir'?: string; 'max-age'?: string };
   try {
+    // Taken here, not imported: the bundle's import of node:util would load worker_threads and more at every start
+    // (src/program.ts).
+    const { parseArgs } = process.getBuiltinModule('node:util');
     ({ values } = parseArgs({ args: process.argv.slice(3), options: { 'state-dir': { type: 'string' }, 'max-age': { type: 'string' } }, strict: true }));
   } catch (err) {
     process.stderr.write(`podpulse-daemon health: ${(err as Error).message}\nusage: podpulse-daemon health --state-dir DIR [--max-age SECONDS]\n`);

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import type * as z from 'zod/mini';
 import { loadConfig } from './config/load-config.ts';
 import { PodpulseError, ValidationError } from './errors.ts';
@@ -10,6 +10,13 @@ declare const PODPULSE_VERSION: string | undefined;
 export const VERSION: string = typeof PODPULSE_VERSION === 'string' ? PODPULSE_VERSION : '0.0.0-dev';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * `node:util` is taken with `process.getBuiltinModule`, not imported: the bundle's ESM interop copies the property
+ * descriptors of an imported builtin, and for `node:util`'s lazy `diff` and `setTraceSigInt` that loads
+ * `worker_threads`, the stream modules and `process.stderr` in every agent process (docs/worker-footprint.md).
+ */
+const parseArgs = (): typeof import('node:util').parseArgs => process.getBuiltinModule('node:util').parseArgs;
 
 export interface ProgramSpec<S extends z.core.$ZodType> {
   /** `podpulse-worker` */
@@ -74,7 +81,7 @@ export async function runProgram<S extends z.core.$ZodType>(
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { ...COMMON, ...spec.flags }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs()({ args: argv, options: { ...COMMON, ...spec.flags }, allowPositionals: true, strict: true }));
   } catch (err) {
     printError(spec.name, new PodpulseError('PODPULSE_ERR_USAGE', `${(err as Error).message}\n\n${usage(spec)}`));
     process.exitCode = 2;

@@ -1,4 +1,5 @@
 import type { Outcome } from '../checks/check.ts';
+import { fastCheckResult } from '../src/protocol/heartbeat-fast-path.ts';
 import { CheckResult, HEARTBEAT_LIMITS } from '../src/protocol/heartbeat.ts';
 import type { CheckKind } from '../src/protocol/checks/check-config.ts';
 
@@ -33,6 +34,10 @@ export function toCheckResult(id: string, kind: CheckKind, outcome: Outcome, lat
       if (Object.keys(details).length > 0) r.details = details;
     }
   }
+  // The hand-written validator is the schema's subset (heartbeat-fast-path.ts): zod, built on first use, is asked
+  // only for what it refuses, to accept it or to word why not.
+  const fast = fastCheckResult(r);
+  if (fast) return fast;
   const parsed = CheckResult.safeParse(r);
   if (parsed.success) return parsed.data;
   const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'result'}: ${i.message}`).join('; ');

@@ -4,19 +4,24 @@ import { apiVersion, duration, identifier, ratio, sha256Hex, str, version } from
 import { CheckConfig } from './checks/check-config.ts';
 import { CommandTemplate } from './command.ts';
 
+// The release, breaker and command template (command.ts) schemas are built on their first parse (z.lazy): a config
+// without templates never builds theirs, and one without `breaker` takes the defaults written out below. (An
+// optional field's schema, such as the release's, is built on the first parse of its object all the same: zod asks
+// it whether it has a default.) docs/worker-footprint.md has what that saves.
+
 /** The worker release an instance should run; the daemon verifies sha256 and signature before installing. */
-export const DesiredRelease = z.strictObject({
+export const DesiredRelease = z.lazy(() => z.strictObject({
   version,
   url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)),
   sha256: sha256Hex,
   /** ed25519 signature over the release manifest digest, base64. */
   signature: z.base64().check(z.maxLength(128)),
   keyId: z.optional(identifier),
-});
+}));
 export type DesiredRelease = z.output<typeof DesiredRelease>;
 
 /** Self-monitoring thresholds; a trip kills the worker and opens the breaker. */
-export const BreakerConfig = z.strictObject({
+export const BreakerConfig = z.lazy(() => z.strictObject({
   sampleInterval: z._default(duration, '5s'),
   workerCpuPercent: z._default(z.number().check(z.gte(1), z.lte(800)), 20),
   cpuSamples: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 3),
@@ -24,7 +29,19 @@ export const BreakerConfig = z.strictObject({
   containerMemoryRatio: z._default(ratio, 0.9),
   cooldown: z._default(duration, '30s'),
   maxCooldown: z._default(duration, '10m'),
-});
+}));
+export type BreakerConfig = z.output<typeof BreakerConfig>;
+
+/** `BreakerConfig.parse({})`, written out (a test holds the two equal) so that a config without `breaker` does not build it. */
+export const BREAKER_DEFAULTS: BreakerConfig = {
+  sampleInterval: '5s',
+  workerCpuPercent: 20,
+  cpuSamples: 3,
+  workerRssMb: 96,
+  containerMemoryRatio: 0.9,
+  cooldown: '30s',
+  maxCooldown: '10m',
+};
 
 /**
  * The effective config one instance runs. The config center merges scopes into this; the daemon caches the last
@@ -37,7 +54,7 @@ export const AgentConfig = z
     heartbeat: z._default(z.strictObject({ interval: z._default(duration, '10s') }), { interval: '10s' }),
     defaults: z._default(z.strictObject({ interval: z._default(duration, '10s'), timeout: z._default(duration, '5s') }), { interval: '10s', timeout: '5s' }),
     checks: z._default(z.array(CheckConfig).check(z.maxLength(128)), []),
-    breaker: z._default(BreakerConfig, BreakerConfig.parse({})),
+    breaker: z._default(BreakerConfig, BREAKER_DEFAULTS),
     release: z.optional(DesiredRelease),
     /** Templates the collector may request; the daemon still runs only those in its own local allowlist. */
     commandTemplates: z._default(z.array(CommandTemplate).check(z.maxLength(64)), []),

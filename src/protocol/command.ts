@@ -4,11 +4,13 @@ import { duration, identifier, regexText, str, timestamp } from './common.ts';
 /** Output cap per stream: results never carry more than this, and say when they were cut. */
 export const MAX_COMMAND_OUTPUT = 1024 * 1024;
 
+// Built on first parse (z.lazy), like the release and breaker schemas (agent-config.ts): only the daemon runs commands.
+
 /**
  * A named troubleshooting command: argv with `{param}` slots, each param constrained by a regex. argv only, no
  * shell. The daemon's local allowlist is a list of these; the collector can only name one and give params.
  */
-export const CommandTemplate = z
+export const CommandTemplate = z.lazy(() => z
   .strictObject({
     name: identifier,
     description: z.optional(str(256)),
@@ -28,21 +30,21 @@ export const CommandTemplate = z
     for (const p of Object.keys(t.params)) {
       if (!used.has(p)) ctx.addIssue({ code: 'custom', path: ['params', p], message: 'is declared but not used in argv' });
     }
-  }));
+  })));
 export type CommandTemplate = z.output<typeof CommandTemplate>;
 
 /** A command queued for one instance, as the agent's long poll delivers it. */
-export const Command = z.strictObject({
+export const Command = z.lazy(() => z.strictObject({
   id: z.uuid(),
   template: identifier,
   params: z._default(z.record(identifier, str(1024)), {}),
   createdAt: timestamp,
   expiresAt: timestamp,
-});
+}));
 export type Command = z.output<typeof Command>;
 
 /** What running (or refusing) a command produced. */
-export const CommandResult = z.strictObject({
+export const CommandResult = z.lazy(() => z.strictObject({
   id: z.uuid(),
   status: z.enum(['completed', 'refused', 'timeout', 'error']),
   exitCode: z.nullable(z.number().check(z.int(), z.gte(0), z.lte(255))),
@@ -56,5 +58,5 @@ export const CommandResult = z.strictObject({
   stderrTruncated: z.boolean(),
   /** Why it was refused or could not run. */
   error: z.optional(str(1024)),
-});
+}));
 export type CommandResult = z.output<typeof CommandResult>;

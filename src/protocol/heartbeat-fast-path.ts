@@ -3,7 +3,7 @@ import { API_VERSION, dnsLabel, dnsSubdomain, identifier, labelValue, timestamp,
 import { CHECK_KINDS } from './checks/check-config.ts';
 import { REASON_CODES, codeAllows, type ReasonCode } from './codes.ts';
 import {
-  AGENT_CONFIG_ERROR_MAX, BREAKER_STATES, CHECK_STATUSES, HEARTBEAT_LIMITS, Instance, UPDATE_STATUSES, WORKER_STATES,
+  AGENT_CONFIG_ERROR_MAX, BREAKER_STATES, CHECK_STATUSES, HEARTBEAT_LIMITS, UPDATE_STATUSES, WORKER_STATES, appName,
   type AgentState, type CheckResult, type CheckStatus, type Heartbeat,
 } from './heartbeat.ts';
 
@@ -14,7 +14,8 @@ import {
  * defaults, same key order); anything it is not sure of (an IPv6 podIp, a duplicate check id, any violation at
  * all) returns undefined and the caller asks zod, which gives the verdict and the messages. So what is accepted
  * and what a 400 says are the schema's alone. test/unit/protocol/heartbeat-fast-path.test.ts compares both on
- * random and mutated heartbeats.
+ * random and mutated heartbeats. The worker checks each result and heartbeat it builds the same way, so it builds
+ * the zod schemas (lazily, on first use) only when something it built is refused.
  */
 
 /** Length bounds and pattern of a zod string schema, read from its definition so the two cannot drift apart. */
@@ -49,7 +50,7 @@ const R = {
   identifier: stringRule(identifier),
   dnsLabel: stringRule(dnsLabel),
   dnsSubdomain: stringRule(dnsSubdomain),
-  app: stringRule(Instance.shape.app),
+  app: stringRule(appName),
   tenant: stringRule(labelValue),
   version: stringRule(version),
   timestamp: stringRule(timestamp),
@@ -108,9 +109,10 @@ function details(v: unknown): Record<string, string | number | boolean | null> |
   return n <= HEARTBEAT_LIMITS.detailKeys ? out : undefined;
 }
 
-function checkResult(v: unknown): CheckResult | undefined {
+/** The schema's output for one check result (either wire form) when the fast path can vouch for it. */
+export function fastCheckResult(v: unknown): CheckResult | undefined {
   // The ok short form [id, kind, latencyMs] (heartbeat.ts): the same checks as the object form without status.
-  if (Array.isArray(v)) return v.length === 3 ? checkResult({ id: v[0] as unknown, kind: v[1] as unknown, latencyMs: v[2] as unknown }) : undefined;
+  if (Array.isArray(v)) return v.length === 3 ? fastCheckResult({ id: v[0] as unknown, kind: v[1] as unknown, latencyMs: v[2] as unknown }) : undefined;
   if (!isObj(v) || !onlyKeys(v, CHECK_KEYS)) return undefined;
   const { id, kind, latencyMs, at, message } = v;
   if (!isStr(id, R.identifier) || !isKind(kind)) return undefined;
@@ -196,7 +198,7 @@ export function fastHeartbeat(v: unknown): Heartbeat | undefined {
   const checks: CheckResult[] = [];
   const ids = new Set<string>();
   for (const c of v.checks as unknown[]) {
-    const r = checkResult(c);
+    const r = fastCheckResult(c);
     if (!r || ids.has(r.id)) return undefined;
     ids.add(r.id);
     checks.push(r);

@@ -17,7 +17,11 @@ export const HEARTBEAT_LIMITS = {
   batch: 1000,
 } as const;
 
-const detailValue = z.union([z.string().check(z.maxLength(HEARTBEAT_LIMITS.detailValue)), z.number(), z.boolean(), z.null()]);
+// The result and heartbeat schemas are built on their first parse (z.lazy): the worker checks what it builds with
+// the hand-written validator in heartbeat-fast-path.ts and needs them only to word what that one refuses, so a
+// worker that never builds an invalid heartbeat never builds them (docs/worker-footprint.md).
+
+const detailValue = () => z.union([z.string().check(z.maxLength(HEARTBEAT_LIMITS.detailValue)), z.number(), z.boolean(), z.null()]);
 
 /**
  * One check's latest result, compact: message and details only when the status is not ok. An ok result may be
@@ -25,7 +29,7 @@ const detailValue = z.union([z.string().check(z.maxLength(HEARTBEAT_LIMITS.detai
  * only allowed with `ok` (every other status must name its reason code). Parsed results always carry both, so
  * readers never see the short form.
  */
-const CheckResultFields = z
+const checkResultFields = () => z
   .strictObject({
     id: identifier,
     kind: z.enum(CHECK_KINDS),
@@ -40,7 +44,7 @@ const CheckResultFields = z
     at: z.optional(timestamp),
     message: z.optional(str(HEARTBEAT_LIMITS.message)),
     details: z.optional(
-      z.record(z.string().check(z.maxLength(64), z.regex(/^[A-Za-z0-9_.-]+$/, 'must be a short key of letters, digits, "_", "-", "."')), detailValue),
+      z.record(z.string().check(z.maxLength(64), z.regex(/^[A-Za-z0-9_.-]+$/, 'must be a short key of letters, digits, "_", "-", "."')), detailValue()),
     ),
   })
   .check(z.superRefine((r, ctx) => {
@@ -60,10 +64,11 @@ const CheckResultFields = z
       ctx.addIssue({ code: 'custom', path: ['details'], message: `must have at most ${HEARTBEAT_LIMITS.detailKeys} keys` });
     }
   }));
-export const CheckResult = z.pipe(
-  CheckResultFields,
-  z.transform(({ id, kind, status, code, ...rest }: z.output<typeof CheckResultFields>) => ({ id, kind, status, code: code ?? 'OK', ...rest })),
-);
+type CheckResultFields = z.output<ReturnType<typeof checkResultFields>>;
+export const CheckResult = z.lazy(() => z.pipe(
+  checkResultFields(),
+  z.transform(({ id, kind, status, code, ...rest }: CheckResultFields) => ({ id, kind, status, code: code ?? 'OK', ...rest })),
+));
 export type CheckResult = z.output<typeof CheckResult>;
 
 /**
@@ -72,12 +77,12 @@ export type CheckResult = z.output<typeof CheckResult>;
  * key names: fourteen ok checks take about 340 bytes less this way. The tuple is turned into the object form before
  * validation, so a bad element is reported at `checks[i].id`, `.kind` or `.latencyMs` as for an object.
  */
-export type OkResultTuple = [id: string, kind: z.output<typeof CheckResultFields>['kind'], latencyMs: number];
+export type OkResultTuple = [id: string, kind: CheckResultFields['kind'], latencyMs: number];
 
 export const OK_TUPLE_ERROR = 'an ok result in short form is [id, kind, latencyMs]';
 
 /** A result as sent: the object form or the ok tuple. */
-export const WireCheckResult = z.pipe(
+export const WireCheckResult = z.lazy(() => z.pipe(
   z.transform((v: unknown, ctx) => {
     if (!Array.isArray(v)) return v;
     if (v.length !== 3) {
@@ -87,19 +92,22 @@ export const WireCheckResult = z.pipe(
     return { id: v[0] as unknown, kind: v[1] as unknown, latencyMs: v[2] as unknown };
   }),
   CheckResult,
-);
+));
 export type WireCheckResult = z.input<typeof CheckResult> | OkResultTuple;
 
+/** The app a pod belongs to: a label value that is not empty. */
+export const appName = labelValue.check(z.minLength(1));
+
 /** Who the heartbeat is about: the pod, from the downward API. The pod uid is the instance key. */
-export const Instance = z.strictObject({
+export const Instance = z.lazy(() => z.strictObject({
   podUid: z.uuid(),
   namespace: dnsLabel,
   pod: dnsSubdomain,
   node: z.optional(dnsSubdomain),
-  app: labelValue.check(z.minLength(1)),
+  app: appName,
   tenant: z._default(labelValue, ''),
   podIp: z.optional(z.union([z.ipv4(), z.ipv6()], { error: (iss) => `must be an IPv4 or IPv6 address, got ${describeValue(iss.input)}` })),
-});
+}));
 export type Instance = z.output<typeof Instance>;
 
 export const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
@@ -110,7 +118,7 @@ export const UPDATE_STATUSES = ['idle', 'installing', 'installed', 'failed', 'ro
 export const AGENT_CONFIG_ERROR_MAX = 256;
 
 /** The sidecar's own state, as the daemon sees it. */
-export const AgentState = z.strictObject({
+export const AgentState = z.lazy(() => z.strictObject({
   daemonVersion: version,
   workerVersion: version,
   configRevision: str(128),
@@ -132,14 +140,14 @@ export const AgentState = z.strictObject({
       error: z.optional(str(512)),
     }),
   ),
-});
+}));
 export type AgentState = z.output<typeof AgentState>;
 
 /**
  * Heartbeat v1. `source` tells whether the worker sent it (with check results) or the daemon sent its own minimal
  * beat because the worker could not. The collector dedups on (podUid, bootId, seq) and sees gaps in seq.
  */
-export const Heartbeat = z
+export const Heartbeat = z.lazy(() => z
   .strictObject({
     apiVersion,
     source: z.enum(['worker', 'daemon']),
@@ -160,16 +168,16 @@ export const Heartbeat = z
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['checks', i, 'id'], message: `duplicate check id "${c.id}" (also checks[${first}])` });
       else seen.set(c.id, i);
     });
-  }));
+  })));
 export type Heartbeat = z.output<typeof Heartbeat>;
 /** A heartbeat as sent (compact forms allowed); the transform's input type is `unknown`, so checks are typed here. */
 export type HeartbeatInput = Omit<z.input<typeof Heartbeat>, 'checks'> & { checks: WireCheckResult[] };
 
 /** A batch, used when a sidecar replays its spool. */
-export const HeartbeatBatch = z.strictObject({
+export const HeartbeatBatch = z.lazy(() => z.strictObject({
   apiVersion,
   heartbeats: z.array(Heartbeat).check(z.minLength(1), z.maxLength(HEARTBEAT_LIMITS.batch)),
-});
+}));
 export type HeartbeatBatch = z.output<typeof HeartbeatBatch>;
 
 /** The collector's 202 answer: what it took, and what the sidecar should do next. */

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,19 @@ describe('process check against a fixture /proc tree', () => {
     await writeProcTree(root, [{ pid: 21, comm: 'api', state: 'S' }]);
     await rm(path.join(root, '21', 'cmdline'));
     execFileSync('mkfifo', [path.join(root, '21', 'cmdline')]);
+    const run = processCheck.run(processCheck.spec.parse({ procRoot: root, match: { name: 'api' } }), checkContext({ timeoutMs: 2000 }));
+    const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000).unref());
+    expect(await Promise.race([run, hung])).toEqual({ status: 'ok', code: 'OK' });
+  });
+
+  it('never reads the command line of a kernel thread (it has none)', async () => {
+    // A kernel thread (PF_KTHREAD in the stat flags, as kthreadd's 0x208040) whose comm does not name the process
+    // would otherwise have its cmdline read: here a FIFO with no writer, so an answer proves it was not read.
+    const root = path.join(tmp, `proc-kthread-${tag()}`);
+    await writeProcTree(root, [{ pid: 21, comm: 'api', state: 'S', argv: ['/app/api'] }, { pid: 2, comm: 'kthreadd', state: 'S' }]);
+    await writeFile(path.join(root, '2', 'stat'), `2 (kthreadd) S 0 0 0 0 -1 ${0x208040} 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0\n`);
+    await rm(path.join(root, '2', 'cmdline'));
+    execFileSync('mkfifo', [path.join(root, '2', 'cmdline')]);
     const run = processCheck.run(processCheck.spec.parse({ procRoot: root, match: { name: 'api' } }), checkContext({ timeoutMs: 2000 }));
     const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000).unref());
     expect(await Promise.race([run, hung])).toEqual({ status: 'ok', code: 'OK' });
