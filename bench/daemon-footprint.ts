@@ -3,7 +3,8 @@
 // in the same run, combined CPU (% of one core, utime+stime), the worker swap time after download, and the breaker's
 // trip latency in samples for a leaking worker. `node bench/daemon-footprint.ts` (60 s) or `--smoke` (5 s). The daemon
 // itself is started with the same allocator env and node flags it gives the worker (as the sidecar container should
-// run it) unless `--bare`; PP_DAEMON_FLAGS replaces those node flags (an A/B against an older build's flags).
+// run it) unless `--bare`; PP_DAEMON_FLAGS replaces those node flags (an A/B against an older build's flags). Both
+// run with a pod's downward-API identity env (bench/pod-env.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { CollectorDouble } from '../test/helpers/collector-double.ts';
 import { daemonDir, ROOT, startDaemon, testConfig, WORKERS, type DaemonRun } from '../test/helpers/daemon-harness.ts';
 import { publishRelease, TRUSTED } from '../test/helpers/release-fixture.ts';
 import { WORKER_ENV, WORKER_NODE_FLAGS } from '../daemon/worker-footprint.ts';
+import { POD_ENV } from './pod-env.ts';
 
 const smoke = process.argv.includes('--smoke');
 const bare = process.argv.includes('--bare');
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
         release: TRUSTED,
       }),
       where,
-      { PODPULSE_LOG_LEVEL: 'info', ...(bare ? {} : WORKER_ENV) },
+      { PODPULSE_LOG_LEVEL: 'info', ...POD_ENV, ...(bare ? {} : WORKER_ENV) },
       DAEMON_FLAGS,
     );
     runs.push(d);

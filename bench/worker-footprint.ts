@@ -19,6 +19,7 @@ import { CHECK_KINDS } from '../src/protocol/checks/check-config.ts';
 import { HeartbeatBuilder } from '../worker/heartbeat-builder.ts';
 import { HeartbeatReceiver } from '../test/helpers/heartbeat-receiver.ts';
 import { WORKER_ENV, WORKER_NODE_FLAGS } from '../daemon/worker-footprint.ts';
+import { POD_ENV } from './pod-env.ts';
 
 const smoke = process.argv.includes('--smoke');
 const bare = process.argv.includes('--bare');
@@ -29,16 +30,6 @@ const KINDS = process.argv.find((a) => a.startsWith('--kinds='))?.slice('--kinds
 const BUNDLE = process.env.PP_WORKER_BUNDLE ?? join(ROOT, 'dist/worker.mjs');
 
 interface Figures { cpuPercent: number; pssAnonMb: number; ussMb: number; rssMb: number }
-
-/**
- * The identity of a pod as a cloud cluster names it (long node name, hashed pod name, tenant set): the downward-API
- * env the webhook gives the worker. Without it the worker derives a local identity (hashing with node:crypto),
- * which a worker in a pod never does.
- */
-const POD_ENV = {
-  POD_NAME: 'checkout-api-7f9c6d5b8-x2k4q', POD_NAMESPACE: 'payments-prod', POD_UID: '3f2b8c1e-9a4d-4e6f-b7c2-1d5e8f9a0b3c',
-  NODE_NAME: 'ip-10-42-17-203.eu-west-1.compute.internal', POD_IP: '10.42.17.88', PODPULSE_APP: 'checkout-api', PODPULSE_TENANT: 'payments',
-};
 
 /** Samples both processes over the same window so machine noise hits them alike. */
 async function measure(pids: Record<string, number>): Promise<Record<string, Figures>> {

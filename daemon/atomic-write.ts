@@ -1,6 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../src/agent/random-bytes.ts';
 
 /** fsyncs a directory so a rename in it survives a power cut; some filesystems refuse, which is fine. */
 export async function fsyncDir(dir: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUuid } from '../src/agent/random-bytes.ts';
 import { CollectorUnavailableError, type CollectorClient } from '../src/agent/collector-client.ts';
 import type { Logger } from '../src/log/logger.ts';
 import { API_VERSION } from '../src/protocol/common.ts';
@@ -23,7 +23,7 @@ export interface DaemonHeartbeatOptions {
  */
 export class DaemonHeartbeat {
   readonly #opts: DaemonHeartbeatOptions;
-  readonly bootId = randomUUID();
+  readonly bootId = randomUuid();
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;

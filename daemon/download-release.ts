@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from '../src/agent/random-bytes.ts';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CollectorClient } from '../src/agent/collector-client.ts';
@@ -31,7 +31,7 @@ export interface Downloaded {
 export async function downloadRelease(opts: DownloadOptions): Promise<Downloaded> {
   await mkdir(opts.tmpDir, { recursive: true });
   const path = join(opts.tmpDir, `.download-${randomBytes(6).toString('hex')}`);
-  const hash = createHash('sha256');
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
   let size = 0;
   const fh = await open(path, 'w', 0o600);
   try {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from '../src/agent/random-bytes.ts';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +16,8 @@ export function workerEntry(stateDir: string, version: string): string {
 
 /** sha256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+  // node:crypto is loaded here, when a release is checked, not at start (about 1 MB of private memory per pod).
+  const h = process.getBuiltinModule('node:crypto').createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
 }

@@ -1,4 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+
+/**
+ * node:crypto, taken when a release is signed or verified: the daemon imports this module but verifies only during
+ * an update, and loading node:crypto at its start would cost every pod about 1 MB of private memory.
+ */
+const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 /** A public key the daemon trusts for worker releases; `keyId` lets keys rotate without a flag day. */
 export interface ReleasePublicKey {
@@ -26,9 +32,9 @@ export function releasePayload(r: SignedRelease): Buffer {
 
 /** Signs a release with an ed25519 private key (PKCS#8 PEM); returns the signature in base64. */
 export function signRelease(r: SignedRelease, privateKeyPem: string): string {
-  const key = createPrivateKey(privateKeyPem);
+  const key = crypto().createPrivateKey(privateKeyPem);
   if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`release keys must be ed25519, got ${key.asymmetricKeyType ?? 'unknown'}`);
-  return edSign(null, releasePayload(r), key).toString('base64');
+  return crypto().sign(null, releasePayload(r), key).toString('base64');
 }
 
 /**
@@ -45,19 +51,19 @@ export function verifyRelease(r: SignedRelease, signature: string, keys: readonl
   for (const k of candidates) {
     let pub: KeyObject;
     try {
-      pub = createPublicKey(k.pem);
+      pub = crypto().createPublicKey(k.pem);
     } catch (err) {
       return { ok: false, error: `trusted key "${k.keyId}" is not a valid public key: ${(err as Error).message}` };
     }
     if (pub.asymmetricKeyType !== 'ed25519') return { ok: false, error: `trusted key "${k.keyId}" is ${pub.asymmetricKeyType ?? 'unknown'}, not ed25519` };
-    if (edVerify(null, payload, pub, sig)) return { ok: true, keyId: k.keyId };
+    if (crypto().verify(null, payload, pub, sig)) return { ok: true, keyId: k.keyId };
   }
   return { ok: false, error: `signature does not verify for ${r.version} (sha256 ${r.sha256}) with ${candidates.length === 1 ? `key "${candidates[0]!.keyId}"` : `any of ${candidates.length} trusted keys`}` };
 }
 
 /** A fresh ed25519 key pair as PEM (private PKCS#8, public SPKI), for `podpulse release keygen` and tests. */
 export function generateReleaseKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = crypto().generateKeyPairSync('ed25519');
   return {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
