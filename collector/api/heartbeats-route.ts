@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION } from '../../src/protocol/common.ts';
 import type { HeartbeatAck, Heartbeat } from '../../src/protocol/heartbeat.ts';
 import type { Logger } from '../../src/log/logger.ts';
-import { bearerToken, instanceMismatch, type AgentIdentity, type Authenticator } from '../auth/agent-identity.ts';
+import { instanceMismatch, type AgentIdentity, type Authenticator } from '../auth/agent-identity.ts';
+import { agentAuthenticator } from './agent-auth-hook.ts';
 import { QueueFullError, type GroupCommitter } from '../ingest/group-committer.ts';
 import { parseHeartbeatBody } from '../ingest/parse-heartbeat-body.ts';
 import { HttpError, toHttpError, writeError, writeJson } from './http-error.ts';
@@ -48,17 +49,14 @@ export function heartbeatsRoute(opts: HeartbeatsRouteOptions): { handle: (req: I
   const retry = String(opts.retryAfterSeconds ?? 1);
   const hints = opts.hints ?? echoHints;
   const log = opts.log.child({ component: 'api' });
+  const authenticate = agentAuthenticator(opts.authenticator, opts.retryAfterSeconds);
   let closing = false;
   // Label children resolved once: inc({ result }) would hash the label set on every request.
   const counted = { accepted: opts.metrics.heartbeats.labels('accepted'), duplicate: opts.metrics.heartbeats.labels('duplicate') };
 
   async function accept(req: IncomingMessage): Promise<HeartbeatAck> {
     // Authentication comes first, so an unauthenticated client costs no body parsing.
-    const auth = await opts.authenticator.authenticate(bearerToken(req.headers.authorization));
-    if (!auth.ok) {
-      if (auth.reason === 'unavailable') throw new HttpError(503, 'PODPULSE_ERR_OVERLOADED', 'unavailable', auth.message, { headers: { 'retry-after': retry } });
-      throw new HttpError(401, 'PODPULSE_ERR_UNAUTHENTICATED', 'unauthenticated', auth.message, { headers: { 'www-authenticate': 'Bearer realm="podpulse"' } });
-    }
+    const identity = await authenticate(req.headers.authorization);
     const body = await readJsonBody(req, opts.limits);
     if (body.length === 0) throw new HttpError(400, 'PODPULSE_ERR_PROTOCOL', 'bad_request', 'invalid request body', { violations: [{ path: '', message: 'the body is empty' }] });
     const parsed = parseHeartbeatBody(body);
@@ -67,7 +65,6 @@ export function heartbeatsRoute(opts: HeartbeatsRouteOptions): { handle: (req: I
       const more = parsed.violations.length - violations.length;
       throw new HttpError(400, 'PODPULSE_ERR_PROTOCOL', 'bad_request', more > 0 ? `${parsed.message} (${more} more violations not shown)` : parsed.message, { violations });
     }
-    const identity = auth.identity;
     const hbs = parsed.heartbeats;
     for (let i = 0; i < hbs.length; i++) {
       const why = instanceMismatch(identity, hbs[i]!.instance);

@@ -25,7 +25,6 @@ export class HttpError extends Error {
   }
 }
 
-
 /** The error body of the API, `{error: {code, message, violations}}`. */
 function errorBody(e: HttpError): { error: { code: ErrorCode; message: string; violations: readonly Violation[] } } {
   return { error: { code: e.code, message: e.message, violations: e.violations } };
