@@ -9,9 +9,9 @@ declare module 'fastify' {
 }
 
 /**
- * onRequest hook of the agent endpoints fastify serves (`/v1/...`; heartbeats take agentAuthenticator directly): sets `req.agent` or answers 401 (bad token) / 503 (the
- * apiserver did not answer; the token may well be good). It runs before the body is read, so an unauthenticated
- * client costs no parsing.
+ * onRequest hook of the agent endpoints fastify serves (`/v1/...`; the heartbeat route calls agentAuthenticator
+ * itself): sets `req.agent` or answers 401 (bad token) / 503 (the apiserver did not answer; the token may well be
+ * good). It runs before the body is read, so an unauthenticated client costs no parsing.
  */
 export function agentAuthHook(authenticator: Authenticator, retryAfterSeconds = 1): (req: FastifyRequest) => Promise<void> {
   const authenticate = agentAuthenticator(authenticator, retryAfterSeconds);
