@@ -1,7 +1,10 @@
 /**
  * Diagnosis throughput: observe() for N instances with 14 checks each, beside a baseline measured in the same run —
  * a loop that only validates the same heartbeats with the protocol schema (what ingest must do anyway). The ratio
- * says how much the diagnosis adds on top of parsing. `--smoke` runs a small, quick version (CI).
+ * says how much the diagnosis adds on top of parsing. Then a fleet-wide outage: every instance fails the same DNS
+ * target from round 2 on, observed in batches of 20 as group commit hands them over at a few thousand heartbeats/s;
+ * its slowest round (all instances joining one group, then firing) is printed beside its median round.
+ * `--smoke` runs a small, quick version (CI).
  *
  *   node bench/diagnosis.ts [--smoke]
  */
@@ -33,14 +36,15 @@ const pods = Array.from({ length: INSTANCES }, (_, i) => ({
   failing: i % 20 === 0,
 }));
 
-/** One round of raw heartbeats (plain objects, as JSON.parse gives them). */
-function round(r: number): unknown[] {
+/** One round of raw heartbeats (plain objects, as JSON.parse gives them); `outage`: every instance fails. */
+function round(r: number, outage = false): unknown[] {
   const at = new Date(T0 + r * 10_000).toISOString();
   return pods.map((p) =>
-    JSON.parse(JSON.stringify(heartbeat({ instance: { podUid: p.podUid, node: p.node, app: p.app }, bootId: p.bootId, seq: r, sentAt: at, checks: checks(p.failing && r >= 2) }))) as unknown,
+    JSON.parse(JSON.stringify(heartbeat({ instance: { podUid: p.podUid, node: p.node, app: p.app }, bootId: p.bootId, seq: r, sentAt: at, checks: checks((outage || p.failing) && r >= 2) }))) as unknown,
   );
 }
 
+const OUTAGE_BATCH = 20;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rate = (n: number, ms: number): number => Math.round((n / ms) * 1000);
 
@@ -92,3 +96,20 @@ if (gc) {
 }
 console.log(`  events emitted                   ${events}  (instances tracked: ${tracked})`);
 console.log(`  diagnosis state retained         ${retained}`);
+
+const outage = new Diagnoser();
+const outageRates: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const parsed = round(r, true).map((x) => {
+    const p = parseWith(Heartbeat, x);
+    if (!p.ok) throw p.error;
+    return p.value;
+  });
+  const receivedAt = T0 + r * 10_000;
+  const t = performance.now();
+  for (let i = 0; i < parsed.length; i += OUTAGE_BATCH) outage.observe(parsed.slice(i, i + OUTAGE_BATCH), receivedAt);
+  outageRates.push(rate(parsed.length, performance.now() - t));
+  outage.tick(receivedAt + 5_000);
+}
+const grouped = outage.openEvents(T0 + ROUNDS * 10_000).filter((e) => e.type === 'io.podpulse.dependency-failing');
+console.log(`  fleet-wide outage, batches of ${OUTAGE_BATCH}: slowest round ${Math.min(...outageRates).toLocaleString('en')} heartbeats/s, median round ${median(outageRates).toLocaleString('en')} heartbeats/s (${grouped.length} group event: ${grouped[0]?.data.summary ?? 'none'})`);

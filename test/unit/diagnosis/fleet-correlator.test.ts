@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { FleetCorrelator } from '../../../collector/diagnosis/fleet-correlator.ts';
+import type { Problem } from '../../../collector/diagnosis/problem.ts';
+import { EventBook } from '../../../collector/events/event-lifecycle.ts';
 import { checkResult } from '../../helpers/heartbeat-factory.ts';
 import { Driver, uid } from './driver.ts';
 
@@ -132,5 +135,55 @@ describe('fleet-wide silence', () => {
     t.run(120_000, (uid) => (Number.parseInt(uid.slice(-4), 16) < 5 ? null : ok));
     expect(t.of('ingest-suspect')).toEqual([]);
     expect(t.of('instance-silent', 'firing')).toHaveLength(5);
+  });
+});
+
+describe('fleet group content under churn', () => {
+  const book = () => new EventBook({ source: '/test', updateMinIntervalMs: 60_000 });
+  const problem = (i: number): Problem => ({
+    key: `check:pod-${i}:dns-db`, kind: 'check', podUid: `pod-${i}`, severity: 'warning', since: 0, summary: 'dns fails',
+    instance: { podUid: `pod-${i}`, namespace: 'shop', pod: `web-${i}`, node: `n-${i % 7}`, app: 'web', tenant: 'acme' },
+    code: 'DNS_NXDOMAIN', checkId: 'dns-db', checkKind: 'dns', target: { target: 'mysql.prod.svc', key: 'dns|mysql.prod.svc|DNS_NXDOMAIN' },
+    evidence: [{ kind: 'check', subject: 'dns-db', field: 'code', value: 'DNS_NXDOMAIN' }],
+  });
+
+  it('rebuilds a formed group at most once per second while 2,000 instances join it in batches of 10, then shows them all', () => {
+    const events = book();
+    const set = vi.spyOn(events, 'set');
+    const c = new FleetCorrelator({ minInstances: 3, zoneOf: () => undefined, book: events });
+    const T = 1_000_000;
+    // 200 batches within 0.2 s, as group commit hands them to the diagnosis during an outage's first round.
+    for (let b = 0; b < 200; b++) {
+      for (let i = b * 10; i < b * 10 + 10; i++) c.apply({ op: 'start', problem: problem(i), at: T + b });
+      c.flush(T + b);
+    }
+    const groupBuilds = () => set.mock.calls.filter(([spec]) => spec.type === 'dependency-failing');
+    // Built when it formed (pending), and not again within the second: not once per batch.
+    expect(groupBuilds()).toHaveLength(1);
+    expect(groupBuilds()[0]![0].summary).toContain('on 10 instances');
+    // The next flush after the refresh interval (a tick) brings the content up to date.
+    c.flush(T + 1_500);
+    expect(groupBuilds()).toHaveLength(2);
+    expect(events.open(T + 1_500).find((e) => e.type === 'io.podpulse.dependency-failing')!.data.summary)
+      .toBe('dns mysql.prod.svc DNS_NXDOMAIN on 2000 instances of app web across 7 nodes');
+  });
+
+  it('announces a group that starts firing at once, with every member counted, whatever the refresh interval', () => {
+    const events = book();
+    const c = new FleetCorrelator({ minInstances: 3, zoneOf: () => undefined, book: events });
+    const T = 1_000_000;
+    for (let i = 0; i < 50; i++) c.apply({ op: 'start', problem: problem(i), at: T });
+    c.flush(T);
+    c.apply({ op: 'start', problem: problem(50), at: T + 10 });
+    c.flush(T + 10);
+    c.apply({ op: 'fire', problem: problem(0), at: T + 20 });
+    c.flush(T + 20);
+    const fired = events.take().filter((e) => e.type === 'io.podpulse.dependency-failing');
+    expect(fired.map((e) => e.status)).toEqual(['firing']);
+    expect(fired[0]!.data.summary).toContain('on 51 instances');
+    // The last member leaving resolves the group at once too.
+    for (let i = 0; i <= 50; i++) c.apply({ op: 'resolve', problem: problem(i), at: T + 30 });
+    c.flush(T + 30);
+    expect(events.take().map((e) => `${e.type} ${e.status}`)).toEqual(['io.podpulse.dependency-failing resolved']);
   });
 });
