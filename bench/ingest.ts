@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { COLLECTOR_NODE_FLAGS } from '../collector/node-flags.ts';
+import { CLK_TCK, cpuTicks } from './proc-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +43,8 @@ const pgUrl = values['pg-url'] ?? process.env.PODPULSE_BENCH_PG_URL ?? 'postgres
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Load { rps: number; total: number; p50: number; p99: number; max: number; non2xx: number; errors: number; timeouts: number }
+/** A measured phase: the load generator's figures and the server's CPU (all its threads) per answered request. */
+type Measured = Load & { cpuUsPerRequest: number };
 
 function start(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -71,13 +74,17 @@ function load(url: string, seconds: number): Promise<Load> {
   });
 }
 
-async function measure(name: string, args: string[], env: Record<string, string> = {}): Promise<Load> {
+async function measure(name: string, args: string[], env: Record<string, string> = {}): Promise<Measured> {
   const s = await start(args, env);
   try {
     await load(s.url, 1); // warm-up: JIT, connection pools, SQLite pages
+    const ticks = cpuTicks(s.proc.pid!);
     const r = await load(s.url, duration);
-    console.log(`  ${name.padEnd(22)} ${Math.round(r.rps).toString().padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
-    return r;
+    // CPU per request does not depend on how fast this machine is today nor on the load generator's ceiling, which
+    // bounds the bare server's rate: the ratio of the two says what a heartbeat costs the collector.
+    const cpuUsPerRequest = ((cpuTicks(s.proc.pid!) - ticks) / CLK_TCK) * 1e6 / Math.max(1, r.total);
+    console.log(`  ${name.padEnd(22)} ${Math.round(r.rps).toString().padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}  server CPU ${cpuUsPerRequest.toFixed(0)} µs/request`);
+    return { ...r, cpuUsPerRequest };
   } finally {
     await stop(s.proc);
   }
@@ -93,7 +100,7 @@ console.log(`ingest benchmark: ${duration}s per target, ${connections} connectio
 const bare1 = await measure('bare node:http (204)', [join(root, 'bench/bare-server.ts')]);
 const sqlite = values.only === 'postgres' ? undefined : await measure('collector + SQLite', collector, { ...quiet, PODPULSE_STORE_PATH: join(dir, 'bench.db') });
 
-let postgres: Load | undefined;
+let postgres: Measured | undefined;
 if (values.only !== 'sqlite') {
   const schema = `pp_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
@@ -111,13 +118,17 @@ const bare2 = await measure('bare node:http (204)', [join(root, 'bench/bare-serv
 rmSync(dir, { recursive: true, force: true });
 
 const bare = (bare1.rps + bare2.rps) / 2;
+const bareCpu = (bare1.cpuUsPerRequest + bare2.cpuUsPerRequest) / 2;
+const cpuRatio = (m: Measured) => `server CPU ${m.cpuUsPerRequest.toFixed(0)} µs/heartbeat = ${(m.cpuUsPerRequest / bareCpu).toFixed(1)}x bare's ${bareCpu.toFixed(0)} µs`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 console.log('');
 console.log(`bare baseline (mean of before/after): ${Math.round(bare)} req/s`);
 if (sqlite) {
   const sqliteRatio = sqlite.rps / bare;
   console.log(`SQLite:     ${Math.round(sqlite.rps)} heartbeats/s = ${sqliteRatio.toFixed(2)}x bare (bar >= 0.5), p99 ${sqlite.p99} ms (bar <= 25)  ${verdict(sqliteRatio >= 0.5 && sqlite.p99 <= 25 && sqlite.non2xx === 0)}`);
+  console.log(`            ${cpuRatio(sqlite)}`);
 }
 if (postgres) {
   console.log(`PostgreSQL: ${Math.round(postgres.rps)} heartbeats/s = ${(postgres.rps / bare).toFixed(2)}x bare (bar >= 10000/s), p99 ${postgres.p99} ms  ${verdict(postgres.rps >= 10_000 && postgres.non2xx === 0)}`);
+  console.log(`            ${cpuRatio(postgres)} (PostgreSQL's own CPU not included)`);
 }
