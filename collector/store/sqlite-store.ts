@@ -282,6 +282,11 @@ export class SqliteStore implements Store {
   }
 
   setInstanceStatus(podUid: string, status: InstanceStatus, at: number): Promise<void> {
+    // The table's status is current without a flush: a commit writes every row whose status changed, and only
+    // last-seen fields wait. Most calls change nothing (the heartbeat already carried probe-broken), and a flush per
+    // call made a fleet-wide wave of broken probes fold the deferred writes once per batch instead of once a second.
+    const current = this.#stmt('SELECT status FROM instances WHERE pod_uid = ?').get(podUid) as Row | undefined;
+    if (!current || current.status === status) return Promise.resolve();
     // After the flush the table is the whole truth, so the cache entry can simply be dropped.
     const unflushed = this.#flushForRead();
     if (unflushed) return Promise.reject(unflushed);

@@ -126,6 +126,24 @@ describe('sqlite deferred writes', () => {
     await store.close();
   });
 
+  it('folds nothing for a status that does not change, and folds before writing one that does', async () => {
+    const path = join(dir, 'status.db');
+    const uid = randomUUID();
+    const store = new SqliteStore({ path, flushEveryMs: 3_600_000 });
+    await store.migrate();
+    const hb = beat({ podUid: uid, seq: 0, sentAt: T0, checks: [okCheck('a')] });
+    hb.agent = { ...hb.agent, breaker: 'open', breakerReason: 'worker over its memory limit' };
+    await store.ingest([hb], T0);
+    // The heartbeat already made it probe-broken: the diagnosis saying so again must not fold the deferred writes
+    // (once per batch during a fleet-wide wave of broken probes).
+    await store.setInstanceStatus(uid, 'probe-broken', T0 + 1_000);
+    expect(logRows(path)).toBe(1);
+    await store.setInstanceStatus(uid, 'silent', T0 + 60_000);
+    expect(logRows(path)).toBe(0);
+    expect(await store.getInstance(uid)).toMatchObject({ status: 'silent', statusSince: T0 + 60_000, lastSeq: 0, lastSeen: T0 });
+    await store.close();
+  });
+
   it('upgrades per-heartbeat dedup rows of a v2 file into seq ranges', async () => {
     const path = join(dir, 'upgrade.db');
     const uid = randomUUID();
