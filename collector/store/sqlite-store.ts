@@ -290,12 +290,11 @@ export class SqliteStore implements Store {
     // After the flush the table is the whole truth, so the cache entry can simply be dropped.
     const unflushed = this.#flushForRead();
     if (unflushed) return Promise.reject(unflushed);
+    // The flush moves no status, and nothing else runs in between: `current` is still the row's status.
     this.#tx(() => {
-      const r = this.#stmt('SELECT status FROM instances WHERE pod_uid = ?').get(podUid) as Row | undefined;
-      if (!r || r.status === status) return;
       this.#snapshots.delete(podUid);
       this.#stmt('UPDATE instances SET status = ?, status_since = ? WHERE pod_uid = ?').run(status, at, podUid);
-      this.#stmt('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES (?,?,?,?,?,?)').run(podUid, null, at, String(r.status), status, null);
+      this.#stmt('INSERT INTO status_transitions (pod_uid, check_id, at, from_status, to_status, code) VALUES (?,?,?,?,?,?)').run(podUid, null, at, String(current.status), status, null);
     });
     return Promise.resolve();
   }
