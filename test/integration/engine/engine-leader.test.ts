@@ -68,6 +68,8 @@ describe('leader election between collectors (fake kube-apiserver, shared Postgr
     fake.create('pods', notReady('p1'));
     await waitForEvents(a, (s) => s.length === 2);
     await waitFor(() => a.engine!.term!.engine.states().filter((s) => s.status === 'pending').length === 0, 10_000, 'slow fired');
+    // A firing counts once its state row is written, which comes after its event is stored: wait for that write.
+    await waitFor(() => a.engine!.term!.engine.stats.fired >= 2, 10_000, 'both firings recorded');
     expect(a.engine!.term!.engine.stats.fired).toBe(2);
 
     fake.create('pods', notReady('p2'));
